@@ -1,0 +1,204 @@
+"""Exports the trained checkpoints to ONNX, proves the Lipschitz bound of the exported weights, checks the
+hand-written gradient graph against torch autograd, writes golden vectors for the TypeScript parity test, and
+starts each model card (evaluate-models.ts adds the retrieval figures measured with onnxruntime-node).
+
+Outputs per model (lipsim, baseline): <name>.onnx (pixels -> embedding), <name>.grad.onnx
+(pixels, direction -> embedding, gradient of <embedding, direction> w.r.t. pixels), <name>.json (card),
+and golden.json (shared).
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from network import SIZE, Backbone, EmbedOnly, Frozen  # noqa: E402
+
+GOLDEN_STRIDE = 97  # gradient entries kept in golden.json: every 97th
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load(path):
+    ck = torch.load(path)
+    model = Backbone(robust=ck['robust'], **ck['config'])
+    model.load_state_dict(ck['model'])
+    model.eval()
+    return model, ck
+
+
+def prove_lipschitz(model, frozen):
+    """Checks, in float64 on the exported constants, every per-layer condition the 1-Lipschitz proof uses."""
+    checks = {'linear_max_sigma': 0.0, 'dense_min_margin': float('inf'), 'conv_min_margin': float('inf')}
+    # conv_min_margin is relative: min over channels of (T_i - bound_i) / bound_i
+    layers = [layer for stage in model.stages for layer in stage] + list(model.dense)
+    convs = iter(layer for layer in layers if hasattr(layer, 'kernel'))
+    for op in frozen.ops:
+        if op[0] == 'linear':
+            sigma = np.linalg.norm(op[1].double().numpy(), ord=2)
+            checks['linear_max_sigma'] = max(checks['linear_max_sigma'], float(sigma))
+        elif op[0] == 'resdense':
+            w, t = op[1].double().numpy(), 1.0 / op[3].double().numpy()
+            margin = np.linalg.eigvalsh(np.diag(t) - w @ w.T).min()  # T - W^T W must be PSD
+            checks['dense_min_margin'] = min(checks['dense_min_margin'], float(margin))
+        elif op[0] == 'resconv':
+            layer = next(convs)
+            k, t = op[1].double().numpy(), 1.0 / op[3].double().numpy()
+            a = np.abs(k).sum(axis=(2, 3))
+            q = np.exp(layer.log_q.detach().double().numpy())
+            bound = (a @ a.T) @ q / q  # q-weighted Gershgorin bound on the conv Gram operator
+            checks['conv_min_margin'] = min(checks['conv_min_margin'], float(((t - bound) / bound).min()))
+    ok = checks['linear_max_sigma'] <= 1 + 1e-6 and checks['dense_min_margin'] >= -1e-9 and checks['conv_min_margin'] >= -1e-9
+    return ok, checks
+
+
+def export(model, name, out_dir, ck, golden_inputs, golden_direction):
+    frozen = Frozen(model)
+    x = torch.rand(2, 3, SIZE, SIZE)
+    with torch.no_grad():
+        diff = (frozen.embed(x)[0] - model(x)).abs().max().item()
+    assert diff < 1e-5, f'frozen {name} differs from the trained model by {diff}'
+    emb_path = os.path.join(out_dir, f'{name}.onnx')
+    grad_path = os.path.join(out_dir, f'{name}.grad.onnx')
+    # 'norm' is ||y|| before the sphere projection (>= 1 by construction for LipSim): exported so tests can see it.
+    torch.onnx.export(EmbedOnly(frozen), (x,), emb_path, input_names=['pixels'], output_names=['embedding', 'norm'],
+                      dynamic_axes={'pixels': {0: 'batch'}, 'embedding': {0: 'batch'}, 'norm': {0: 'batch'}},
+                      opset_version=17)
+    dim = model.config['dim']
+    direction = torch.randn(2, dim)
+    torch.onnx.export(frozen, (x, direction), grad_path, input_names=['pixels', 'direction'],
+                      output_names=['embedding', 'gradient'],
+                      dynamic_axes={'pixels': {0: 'batch'}, 'direction': {0: 'batch'},
+                                    'embedding': {0: 'batch'}, 'gradient': {0: 'batch'}}, opset_version=17)
+
+    # The hand-written VJP against autograd, on real photos, by relative L2 error.
+    xs = golden_inputs.clone().requires_grad_(True)
+    (model(xs) * golden_direction).sum().backward()
+    with torch.no_grad():
+        _, grad = frozen(golden_inputs, golden_direction)
+    flat, ref = grad.reshape(len(grad), -1), xs.grad.reshape(len(grad), -1)
+    rel = ((flat - ref).norm(dim=1) / ref.norm(dim=1)).max().item()
+    assert rel < 1e-4, f'{name} gradient graph differs from autograd: relative error {rel}'
+
+    with torch.no_grad():
+        emb = model(golden_inputs)
+    golden = {
+        'embedding': emb.numpy().round(7).tolist(),
+        'gradientStride': GOLDEN_STRIDE,
+        'gradientSamples': grad.reshape(len(grad), -1)[:, ::GOLDEN_STRIDE].numpy().tolist(),
+        'gradientNorms': grad.reshape(len(grad), -1).norm(dim=1).numpy().tolist(),
+    }
+    lipschitz = None
+    if model.robust:
+        ok, checks = prove_lipschitz(model, frozen)
+        assert ok, f'{name}: Lipschitz conditions fail on the exported weights: {checks}'
+        lipschitz = checks
+    params = sum(p.numel() for p in model.parameters())
+    return {'files': {'embedding': os.path.basename(emb_path), 'gradient': os.path.basename(grad_path)},
+            'sha256': sha256(emb_path), 'gradientSha256': sha256(grad_path), 'parameters': params,
+            'gradientRelativeError': rel, 'lipschitzChecks': lipschitz, 'golden': golden}
+
+
+ROBUST_PROOF = [
+    'pixel-unshuffle: a permutation of coordinates, an isometry (norm 1).',
+    'SpectralLinear (per-pixel 1x1 projection after unshuffle, and dense heads): weight divided by '
+    'max(1, exact largest singular value); exported sigma_max is checked in float64 (linear_max_sigma <= 1).',
+    'SLL conv / dense: x - 2 W T^-1 relu(W^T x + b) is 1-Lipschitz when T >= W^T W (Araujo et al. 2023, Thm 3). '
+    'Dense: T - W^T W is checked PSD in float64 (dense_min_margin >= 0). Conv: T_i >= sum_j (A A^T)_ij q_j/q_i with '
+    'A_ij = sum_k |K_ijk|, which dominates every row of the q-scaled Gram operator of the convolution '
+    '(conv_min_margin >= 0).',
+    'sum-pool over the 7x7 grid divided by 7 = sqrt(49): operator norm exactly 1 (Cauchy-Schwarz).',
+    'projection u = [z, 1]/||[z, 1]||: z -> [z, 1] is an isometry onto vectors of norm >= 1, where y -> y/||y|| '
+    'equals the metric projection onto the closed unit ball, which is 1-Lipschitz (the ball is convex).',
+    'A composition of 1-Lipschitz maps is 1-Lipschitz: ||f(x) - f(y)||_2 <= ||x - y||_2 on [0,1]^(3x224x224).',
+]
+
+
+def card(name, model, ck, info, extra_stages):
+    stages = [{'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
+               'args': {k: s['args'][k] for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight', 'steps')},
+               'final': s['history'][-1] if s['history'] else None} for s in extra_stages]
+    return {
+        'name': name,
+        'version': info['sha256'],
+        'files': info['files'],
+        'sha256': {info['files']['embedding']: info['sha256'], info['files']['gradient']: info['gradientSha256']},
+        'robust': model.robust,
+        'architecture': {
+            'family': 'LipSim SLL backbone' if model.robust else 'unconstrained residual CNN (SLL shape, free weights)',
+            **model.config,
+            'layout': ['unshuffle 8 -> 192x28x28', f"1x1 proj -> {model.config['widths'][0]}",
+                       f"{model.config['depths'][0]} x residual 3x3 conv @28", 'unshuffle 2 + 1x1 proj',
+                       f"{model.config['depths'][1]} x residual 3x3 conv @14", 'unshuffle 2 + 1x1 proj',
+                       f"{model.config['depths'][2]} x residual 3x3 conv @7", 'sum-pool / 7',
+                       f"linear -> {model.config['hidden']}", f"{model.config['dense_depth']} x residual dense",
+                       'linear -> embedding', 'sphere projection' + (' with constant coordinate' if model.robust else '')],
+        },
+        'parameters': info['parameters'],
+        'embeddingDim': model.config['dim'],
+        'input': {'name': 'pixels', 'shape': [None, 3, SIZE, SIZE], 'range': [0, 1], 'layout': 'NCHW RGB',
+                  'normalisation': 'none (raw [0,1]; std division would multiply the Lipschitz constant)',
+                  'preprocessing': 'src/model/preprocess.ts: EXIF orientation, sRGB, alpha on white, centre square '
+                                   'crop, float antialiased triangle-filter resize to 224x224 (a linear map R whose '
+                                   'norm is reported per image).'},
+        'output': {'name': 'embedding', 'norm': 1, 'distance': 'd(x, y) = 1 - <f(x), f(y)>'},
+        'gradientGraph': {'inputs': ['pixels', 'direction'], 'outputs': ['embedding', 'gradient'],
+                          'gradient': 'd<embedding, direction>/d pixels (hand-written VJP, no training runtime)',
+                          'maxRelativeErrorVsAutograd': info['gradientRelativeError']},
+        'lipschitz': ({'constant': 1, 'norm': 'l2 -> l2', 'space': 'model input [0,1]^(3x224x224)',
+                       'proof': ROBUST_PROOF, 'checks': info['lipschitzChecks']} if model.robust else
+                      {'constant': None, 'note': 'no bound: unconstrained weights'}),
+        'training': {
+            'teacher': 'MobileNet v2 1.0/224 (../shared/teacher/mobilenet_v2.onnx), 1280-d embedding, L2-normalised, '
+                       'centred, projected on its first dim-1 principal axes (training split), normalised',
+            'data': 'ImageNet sample (1000), clothing (3068), COCO set (234); 15 % held out by file-name hash',
+            'augmentation': '4 cached views per image: clean, flip + colour jitter, 2 x random-resized crop '
+                            '(30-100 % area) + flip + colour jitter; teacher embedding of each view',
+            'stages': stages,
+            'seconds': sum(s['seconds'] for s in stages),
+            'hardware': '2-core CPU, PyTorch ' + torch.__version__,
+        },
+    }
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--checkpoints', default='.checkpoints')
+    p.add_argument('--golden', default='cache/train/golden')
+    p.add_argument('--models', default='models')
+    a = p.parse_args()
+    torch.set_num_threads(2)
+    os.makedirs(a.models, exist_ok=True)
+    files = json.load(open(os.path.join(a.golden, 'files.json')))
+    inputs = torch.from_numpy(np.fromfile(os.path.join(a.golden, 'inputs.f32'), dtype=np.float32)
+                              .reshape(len(files), 3, SIZE, SIZE))
+    golden = {'files': files, 'models': {}}
+    runs = {'lipsim': ['lipsim-distill', 'lipsim'], 'baseline': ['baseline']}
+    for name, stages in runs.items():
+        cks = [dict(torch.load(os.path.join(a.checkpoints, f'{s}.pt')), name=s) for s in stages]
+        model, ck = load(os.path.join(a.checkpoints, f'{stages[-1]}.pt'))
+        gen = torch.Generator().manual_seed(7)
+        direction = torch.nn.functional.normalize(torch.randn(len(files), model.config['dim'], generator=gen), dim=1)
+        info = export(model, name, a.models, ck, inputs, direction)
+        golden['models'][name] = {'version': info['sha256'], 'direction': direction.numpy().tolist(), **info.pop('golden')}
+        model_card = card(name, model, ck, info, cks)
+        with open(os.path.join(a.models, f'{name}.json'), 'w') as f:
+            json.dump(model_card, f, indent=2)
+        print(f"{name}: {info['parameters']} parameters, gradient rel. error {info['gradientRelativeError']:.2e}, "
+              f"checks {info['lipschitzChecks']}", flush=True)
+    with open(os.path.join(a.models, 'golden.json'), 'w') as f:
+        json.dump(golden, f)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,129 @@
+"""Layers of the LipSim backbone. Each layer is 1-Lipschitz in the l2 norm by construction, so their
+composition is 1-Lipschitz from model-input pixels to the embedding.
+
+SLL (SDP-based Lipschitz Layers, Araujo et al. 2023): phi(x) = x - 2 W T^-1 relu(W^T x + b) is 1-Lipschitz
+whenever the diagonal T satisfies T >= W^T W (as quadratic forms). We take
+    T_i = sum_j G_ij q_j / q_i,  with G >= |W^T W| entrywise and q > 0 learned,
+which implies T >= W^T W (a q-weighted Gershgorin argument). The rescaling q is implemented as in the paper
+(1/q_i and q_j on different axes); it does not cancel.
+
+- Dense layers use G = |W^T W| exactly.
+- Conv layers use G = A A^T with A_ij = sum over kernel positions of |K_ij|. It bounds every entry of the
+  (channel, shift) Gram operator summed over shifts, costs O(C^2) instead of the O(C^3 k^4) of the exact
+  |K * K| correlation, and is what makes training affordable on two CPU cores; it is looser, never unsound.
+
+Every layer has a `vjp` used by the exported gradient graph: phi's Jacobian is I - 2 W^T D W with D diagonal,
+which is symmetric, so the vector-Jacobian product is g - 2 W^T (D (W g)).
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EPS = 1e-6
+# T is enlarged by this relative margin so float32 rounding can never take it below its bound.
+SAFETY = 1 + 1e-4
+
+
+class SLLConv(nn.Module):
+    def __init__(self, channels: int, kernel: int = 3):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.empty(channels, channels, kernel, kernel))
+        nn.init.kaiming_normal_(self.kernel)
+        self.kernel.data /= math.sqrt(channels)
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.log_q = nn.Parameter(torch.zeros(channels))
+        self.pad = kernel // 2
+
+    def t_inverse(self) -> torch.Tensor:
+        a = self.kernel.abs().sum(dim=(2, 3))
+        q = self.log_q.exp()
+        t = (a @ a.t()) @ q / q
+        return 1.0 / (t * SAFETY + EPS)
+
+    def forward(self, x, t_inv=None):
+        t_inv = self.t_inverse() if t_inv is None else t_inv
+        h = F.relu(F.conv2d(x, self.kernel, self.bias, padding=self.pad)) * t_inv[None, :, None, None]
+        return x - 2.0 * F.conv_transpose2d(h, self.kernel, padding=self.pad)
+
+
+class SLLDense(nn.Module):
+    def __init__(self, features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(features, features))
+        nn.init.xavier_normal_(self.weight)
+        self.bias = nn.Parameter(torch.zeros(features))
+        self.log_q = nn.Parameter(torch.zeros(features))
+
+    def t_inverse(self) -> torch.Tensor:
+        q = self.log_q.exp()
+        t = (self.weight @ self.weight.t()).abs() @ q / q
+        return 1.0 / (t * SAFETY + EPS)
+
+    def forward(self, x, t_inv=None):
+        t_inv = self.t_inverse() if t_inv is None else t_inv
+        h = F.relu(F.linear(x, self.weight, self.bias)) * t_inv
+        return x - 2.0 * h @ self.weight
+
+
+class SpectralLinear(nn.Module):
+    """x -> W x / max(1, sigma_max(W)): a linear map of operator norm at most 1. Used per pixel (a 1x1 conv
+    after pixel-unshuffle, i.e. a learned strided patch projection) and on vectors. sigma_max is the exact
+    largest singular value, so the bound is not an estimate."""
+
+    def __init__(self, fan_in: int, fan_out: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(fan_out, fan_in))
+        nn.init.orthogonal_(self.weight)
+
+    def normalized_weight(self) -> torch.Tensor:
+        sigma = torch.linalg.matrix_norm(self.weight.double(), ord=2).float()
+        return self.weight / torch.clamp(sigma * (1 + 1e-5), min=1.0)
+
+    def forward(self, x, weight=None):
+        w = self.normalized_weight() if weight is None else weight
+        if x.dim() == 4:
+            return F.conv2d(x, w[:, :, None, None])
+        return F.linear(x, w)
+
+
+class FreeConv(nn.Module):
+    """The baseline's counterpart of SLLConv: the same residual shape and cost, no constraint."""
+
+    def __init__(self, channels: int, kernel: int = 3):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.empty(channels, channels, kernel, kernel))
+        nn.init.kaiming_normal_(self.kernel)
+        self.kernel.data /= math.sqrt(channels)
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.scale = nn.Parameter(torch.full((channels,), 0.1))
+        self.pad = kernel // 2
+
+    def forward(self, x):
+        h = F.relu(F.conv2d(x, self.kernel, self.bias, padding=self.pad)) * self.scale[None, :, None, None]
+        return x - 2.0 * F.conv_transpose2d(h, self.kernel, padding=self.pad)
+
+
+class FreeDense(nn.Module):
+    def __init__(self, features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(features, features))
+        nn.init.xavier_normal_(self.weight)
+        self.bias = nn.Parameter(torch.zeros(features))
+        self.scale = nn.Parameter(torch.full((features,), 0.1))
+
+    def forward(self, x):
+        return x - 2.0 * (F.relu(F.linear(x, self.weight, self.bias)) * self.scale) @ self.weight
+
+
+class FreeLinear(nn.Module):
+    def __init__(self, fan_in: int, fan_out: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(fan_out, fan_in))
+        nn.init.orthogonal_(self.weight)
+
+    def forward(self, x):
+        if x.dim() == 4:
+            return F.conv2d(x, self.weight[:, :, None, None])
+        return F.linear(x, self.weight)

@@ -1,0 +1,173 @@
+"""The LipSim backbone and its non-robust baseline (same shape and cost, no constraints), plus the frozen,
+export-ready form with a hand-written input-gradient (vector-Jacobian product) pass.
+
+Input: RGB 3x224x224 in [0, 1], no normalisation. Layout (robust):
+  unshuffle 8 (isometry)      -> 192 x 28 x 28 -> SpectralLinear 192->w1 per pixel
+  depth[0] x SLLConv(w1)      @ 28 x 28
+  unshuffle 2 -> SpectralLinear 4w1->w2 ; depth[1] x SLLConv(w2) @ 14 x 14
+  unshuffle 2 -> SpectralLinear 4w2->w3 ; depth[2] x SLLConv(w3) @ 7 x 7
+  sum-pool / 7 (operator norm exactly 1: a sum of 49 terms divided by sqrt(49))
+  SpectralLinear w3->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
+  z -> [z, 1] / ||[z, 1]||   (sound projection, see project_to_sphere)
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from layers import FreeConv, FreeDense, FreeLinear, SLLConv, SLLDense, SpectralLinear
+
+SIZE = 224
+
+
+def unshuffle(x, r):
+    b, c, h, w = x.shape
+    x = x.reshape(-1, c, h // r, r, w // r, r).permute(0, 1, 3, 5, 2, 4)
+    return x.reshape(-1, c * r * r, h // r, w // r)
+
+
+def unshuffle_vjp(g, r):
+    b, c4, h, w = g.shape
+    c = c4 // (r * r)
+    g = g.reshape(-1, c, r, r, h, w).permute(0, 1, 4, 2, 5, 3)
+    return g.reshape(-1, c, h * r, w * r)
+
+
+def sum_pool(x):
+    """Sum over the spatial grid divided by sqrt(H W): the operator norm is exactly 1."""
+    return x.sum(dim=(2, 3)) / (x.shape[2] * x.shape[3]) ** 0.5
+
+
+def project_to_sphere(z):
+    """u = [z, 1] / ||[z, 1]||. The map z -> [z, 1] is an isometry onto its image, every image point has norm
+    >= 1, and on {||y|| >= 1} the map y -> y/||y|| equals the metric projection onto the closed unit ball,
+    which is 1-Lipschitz because the ball is convex. So the projection is 1-Lipschitz everywhere."""
+    y = torch.cat([z, torch.ones_like(z[:, :1])], dim=1)
+    return y / y.norm(dim=1, keepdim=True)
+
+
+class Backbone(nn.Module):
+    def __init__(self, robust=True, widths=(48, 96, 192), depths=(3, 3, 3), hidden=512, dense_depth=2, dim=256):
+        super().__init__()
+        self.robust = robust
+        self.config = dict(widths=list(widths), depths=list(depths), hidden=hidden, dense_depth=dense_depth, dim=dim)
+        Conv, Dense, Linear = (SLLConv, SLLDense, SpectralLinear) if robust else (FreeConv, FreeDense, FreeLinear)
+        ins = [3 * 64, 4 * widths[0], 4 * widths[1]]
+        self.proj = nn.ModuleList([Linear(i, w) for i, w in zip(ins, widths)])
+        self.stages = nn.ModuleList([nn.ModuleList([Conv(w) for _ in range(d)]) for w, d in zip(widths, depths)])
+        self.head_in = Linear(widths[-1], hidden)
+        self.dense = nn.ModuleList([Dense(hidden) for _ in range(dense_depth)])
+        self.head_out = Linear(hidden, dim - 1 if robust else dim)
+
+    def features(self, x):
+        for i, (proj, stage) in enumerate(zip(self.proj, self.stages)):
+            x = proj(unshuffle(x, 8 if i == 0 else 2))
+            for layer in stage:
+                x = layer(x)
+        x = self.head_in(sum_pool(x))
+        for layer in self.dense:
+            x = layer(x)
+        return self.head_out(x)
+
+    def forward(self, x):
+        z = self.features(x)
+        return project_to_sphere(z) if self.robust else F.normalize(z, dim=1)
+
+
+class Frozen(nn.Module):
+    """Constants only (T^-1 and normalised weights precomputed): the graph that is exported.
+    forward(pixels, direction) -> (embedding, d<embedding, direction>/d pixels)."""
+
+    def __init__(self, model: Backbone):
+        super().__init__()
+        self.robust = model.robust
+        self.ops = []  # (kind, tensors...)
+        with torch.no_grad():
+            def weight_of(linear):
+                return linear.normalized_weight() if model.robust else linear.weight
+
+            def diag_of(layer):
+                return layer.t_inverse() if model.robust else layer.scale
+
+            for i, (proj, stage) in enumerate(zip(model.proj, model.stages)):
+                self.ops.append(('unshuffle', 8 if i == 0 else 2))
+                self.ops.append(('linear', weight_of(proj).clone()))
+                for layer in stage:
+                    self.ops.append(('resconv', layer.kernel.clone(), layer.bias.clone(), diag_of(layer).clone(), layer.pad))
+            self.ops.append(('pool',))
+            self.ops.append(('linear', weight_of(model.head_in).clone()))
+            for layer in model.dense:
+                self.ops.append(('resdense', layer.weight.clone(), layer.bias.clone(), diag_of(layer).clone()))
+            self.ops.append(('linear', weight_of(model.head_out).clone()))
+        # Registered as buffers so that the exporter stores each constant once, shared by both passes.
+        for i, op in enumerate(self.ops):
+            for j, item in enumerate(op):
+                if isinstance(item, torch.Tensor):
+                    self.register_buffer(f'op{i}_{j}', item)
+
+    def embed(self, x):
+        """Returns (u, ||y||, activations saved for the backward pass)."""
+        saved = []
+        for op in self.ops:
+            kind = op[0]
+            if kind == 'unshuffle':
+                x = unshuffle(x, op[1])
+                saved.append(None)
+            elif kind == 'linear':
+                x = F.conv2d(x, op[1][:, :, None, None]) if x.dim() == 4 else F.linear(x, op[1])
+                saved.append(None)
+            elif kind == 'resconv':
+                _, k, b, d, pad = op
+                pre = F.conv2d(x, k, b, padding=pad)
+                gate = (pre > 0).to(x.dtype) * d[None, :, None, None]
+                x = x - 2.0 * F.conv_transpose2d(pre * gate, k, padding=pad)
+                saved.append(gate)
+            elif kind == 'resdense':
+                _, w, b, d = op
+                pre = F.linear(x, w, b)
+                gate = (pre > 0).to(x.dtype) * d
+                x = x - 2.0 * (pre * gate) @ w
+                saved.append(gate)
+            elif kind == 'pool':
+                saved.append(x.shape)
+                x = sum_pool(x)
+        z = x
+        if self.robust:
+            y = torch.cat([z, torch.ones_like(z[:, :1])], dim=1)
+        else:
+            y = z
+        norm = y.norm(dim=1, keepdim=True)
+        return y / norm, norm, saved
+
+    def forward(self, x, direction):
+        u, norm, saved = self.embed(x)
+        # d<u, g>/dy = (g - u <u, g>) / ||y||; the constant coordinate has no input dependence.
+        g = (direction - u * (u * direction).sum(dim=1, keepdim=True)) / norm
+        if self.robust:
+            g = g[:, :-1]
+        for op, keep in zip(reversed(self.ops), reversed(saved)):
+            kind = op[0]
+            if kind == 'unshuffle':
+                g = unshuffle_vjp(g, op[1])
+            elif kind == 'linear':
+                w = op[1]
+                g = F.conv_transpose2d(g, w[:, :, None, None]) if g.dim() == 4 else g @ w
+            elif kind == 'resconv':
+                _, k, _, _, pad = op
+                g = g - 2.0 * F.conv_transpose2d(F.conv2d(g, k, padding=pad) * keep, k, padding=pad)
+            elif kind == 'resdense':
+                w = op[1]
+                g = g - 2.0 * (F.linear(g, w) * keep) @ w
+            elif kind == 'pool':
+                _, _, h, w = keep
+                g = (g / (h * w) ** 0.5)[:, :, None, None].expand(-1, -1, h, w)
+        return u, g
+
+
+class EmbedOnly(nn.Module):
+    def __init__(self, frozen: Frozen):
+        super().__init__()
+        self.frozen = frozen
+
+    def forward(self, x):
+        u, norm, _ = self.frozen.embed(x)
+        return u, norm[:, 0]

@@ -1,0 +1,181 @@
+"""Trains the LipSim backbone (or its non-robust baseline) from the cache written by prepare-data.ts.
+
+Stage `distill`: squared error between the student's unit embedding and the teacher target, on a random one of
+the cached views (clean, flip + colour jitter, random crops) -- LipSim's distillation with augmentation.
+Stage `hinge`: LipSim's margin fine-tune on retrieval triplets: query = an augmented view of image i, positive =
+the clean view of i, negatives = the clean views of the other images in the batch. The hinge acts on the
+certified radius of that 2AFC decision, (d(q,n) - d(q,p)) / ||f(p) - f(n)||, for the hardest negative, so it
+widens exactly what the product certifies; the distillation term is kept so the embedding stays on the teacher.
+
+Teacher target: teacher embedding, L2-normalised, centred and projected on its first dim-1 principal axes
+(fitted on the training split), normalised again, with a trailing 0 coordinate.
+
+Checkpoints every --checkpoint-every steps and resumes from --out/<name>.pt when it exists.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from network import Backbone  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument('--cache', default='cache/train')
+    p.add_argument('--out', default='.checkpoints')
+    p.add_argument('--name', required=True)
+    p.add_argument('--baseline', action='store_true', help='train the unconstrained baseline')
+    p.add_argument('--stage', choices=['distill', 'hinge'], default='distill')
+    p.add_argument('--init', help='checkpoint to start from (weights only)')
+    p.add_argument('--steps', type=int, default=2000)
+    p.add_argument('--batch', type=int, default=64)
+    p.add_argument('--lr', type=float, default=2e-3)
+    p.add_argument('--margin', type=float, default=0.5, help='hinge target for the certified radius')
+    p.add_argument('--distill-weight', type=float, default=1.0)
+    p.add_argument('--widths', default='48,96,192')
+    p.add_argument('--depths', default='3,3,3')
+    p.add_argument('--dim', type=int, default=256)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--checkpoint-every', type=int, default=100)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--limit-images', type=int, default=0, help='use only the first N images (smoke tests)')
+    return p.parse_args()
+
+
+def load_cache(path, limit):
+    meta = json.load(open(os.path.join(path, 'meta.json')))
+    n, v, s = len(meta['items']), meta['views'], meta['size']
+    pixels = np.memmap(os.path.join(path, 'pixels.u8'), dtype=np.uint8, mode='r', shape=(n, v, 3, s, s))
+    teacher = np.fromfile(os.path.join(path, 'teacher.f32'), dtype=np.float32).reshape(n, v, -1)
+    if limit:
+        meta['items'], pixels, teacher = meta['items'][:limit], pixels[:limit], teacher[:limit]
+    return meta, np.ascontiguousarray(pixels), teacher
+
+
+def fit_targets(teacher, train_idx, dim, out_dir):
+    """Teacher embeddings -> unit targets in the student's space (PCA fitted on clean training views)."""
+    path = os.path.join(out_dir, 'targets.npz')
+    t = teacher / np.linalg.norm(teacher, axis=-1, keepdims=True)
+    if os.path.exists(path):
+        z = np.load(path)
+        mean, axes = z['mean'], z['axes']
+    else:
+        clean = t[train_idx, 0].astype(np.float64)
+        mean = clean.mean(axis=0)
+        _, _, vt = np.linalg.svd(clean - mean, full_matrices=False)
+        axes = np.zeros((dim - 1, clean.shape[1]))
+        axes[: min(dim - 1, len(vt))] = vt[: dim - 1]  # tiny smoke-test sets have fewer axes than dim
+        np.savez(path, mean=mean, axes=axes)
+    proj = (t - mean) @ axes.T
+    proj /= np.linalg.norm(proj, axis=-1, keepdims=True)
+    return np.concatenate([proj, np.zeros(proj.shape[:-1] + (1,))], axis=-1).astype(np.float32)
+
+
+def batch_pixels(pixels, idx, views):
+    return torch.from_numpy(pixels[idx, views].astype(np.float32) / 255.0)
+
+
+@torch.no_grad()
+def validate(model, pixels, targets, val_idx):
+    """Cosine to the teacher target on clean views; copy recall@1: crop views queried among clean views."""
+    model.eval()
+    emb = []
+    for view in (0, 2, 3):
+        out = []
+        for i in range(0, len(val_idx), 128):
+            idx = val_idx[i:i + 128]
+            out.append(model(batch_pixels(pixels, idx, np.full(len(idx), view))))
+        emb.append(torch.cat(out))
+    model.train()
+    t = torch.from_numpy(targets[val_idx, 0])
+    cosine = (emb[0] * t).sum(1).mean().item()
+    hits = 0
+    for q in emb[1:]:
+        hits += ((q @ emb[0].t()).argmax(1) == torch.arange(len(val_idx))).sum().item()
+    return {'cosine_to_teacher': cosine, 'copy_recall_at_1': hits / (2 * len(val_idx))}
+
+
+def main():
+    a = parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    meta, pixels, teacher = load_cache(a.cache, a.limit_images)
+    splits = np.array([it['split'] for it in meta['items']])
+    train_idx, val_idx = np.where(splits == 'train')[0], np.where(splits == 'val')[0]
+    targets = fit_targets(teacher, train_idx, a.dim, a.out)
+    widths = tuple(int(w) for w in a.widths.split(','))
+    depths = tuple(int(d) for d in a.depths.split(','))
+    model = Backbone(robust=not a.baseline, widths=widths, depths=depths, dim=a.dim)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    ckpt_path = os.path.join(a.out, f'{a.name}.pt')
+    step, elapsed, history = 0, 0.0, []
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        step, elapsed, history = ck['step'], ck['elapsed'], ck['history']
+        rng = np.random.default_rng(a.seed + step)
+        print(f'resumed {ckpt_path} at step {step}', flush=True)
+    elif a.init:
+        model.load_state_dict(torch.load(a.init)['model'])
+        print(f'initialised from {a.init}', flush=True)
+
+    def save():
+        torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'elapsed': elapsed,
+                    'history': history, 'robust': not a.baseline, 'config': model.config, 'args': vars(a)},
+                   ckpt_path + '.tmp')
+        os.replace(ckpt_path + '.tmp', ckpt_path)
+
+    warmup = max(1, min(100, a.steps // 10))
+    t0 = time.time() - elapsed
+    while step < a.steps:
+        lr = a.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        idx = rng.choice(train_idx, size=a.batch, replace=False)
+        if a.stage == 'distill':
+            views = rng.integers(0, meta['views'], size=a.batch)
+            u = model(batch_pixels(pixels, idx, views))
+            distill = ((u - torch.from_numpy(targets[idx, views])) ** 2).sum(1).mean()
+            loss, extra = distill, {}
+        else:
+            views = rng.integers(1, meta['views'], size=a.batch)
+            both = model(torch.cat([batch_pixels(pixels, idx, views), batch_pixels(pixels, idx, np.zeros_like(views))]))
+            q, p = both[: a.batch], both[a.batch:]
+            t = torch.from_numpy(np.concatenate([targets[idx, views], targets[idx, 0]]))
+            distill = ((both - t) ** 2).sum(1).mean()
+            d = 1 - q @ p.t()  # d[i, j] = d(query i, clean j)
+            gap = d - d.diagonal()[:, None]
+            sep = torch.cdist(p, p) + torch.eye(a.batch)  # ||f(p_i) - f(p_j)||, diagonal masked below
+            radius = (gap / sep).masked_fill(torch.eye(a.batch, dtype=torch.bool), float('inf')).min(1).values
+            hinge = torch.relu(a.margin - radius).mean()
+            loss = hinge + a.distill_weight * distill
+            extra = {'hinge': hinge.item(), 'median_radius': radius.median().item()}
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        elapsed = time.time() - t0
+        if step % 20 == 0 or step == a.steps:
+            rec = {'step': step, 'lr': lr, 'loss': loss.item(), 'distill_rmse': distill.sqrt().item(),
+                   'elapsed_s': round(elapsed), 'img_per_s': round(step * a.batch / max(elapsed, 1e-9), 1), **extra}
+            if step % (5 * a.checkpoint_every) == 0 or step == a.steps:
+                rec.update(validate(model, pixels, targets, val_idx))
+            history.append(rec)
+            print(json.dumps(rec), flush=True)
+        if step % a.checkpoint_every == 0 or step == a.steps:
+            save()
+    print(f'done {a.name}: {step} steps in {elapsed:.0f} s', flush=True)
+
+
+if __name__ == '__main__':
+    main()
