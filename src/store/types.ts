@@ -1,0 +1,28 @@
+/** What the SQLite store (src/store) records of each image. `id` is also the vector index label. */
+export interface ImageRecord {
+  readonly id: number;
+  readonly sha256: string;
+  /** Every path the same content was found under (absolute), first-seen first. */
+  readonly paths: readonly string[];
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
+  readonly format: string;
+  readonly mtimeMs: number;
+  readonly addedAt: string; // ISO 8601
+}
+
+export interface IngestErrorRecord {
+  readonly path: string;
+  readonly reason: string;
+  readonly at: string; // ISO 8601
+}
+
+/** Index-wide metadata: an index is pinned to the model that embedded it. */
+export interface IndexMeta {
+  readonly modelName: string;
+  readonly modelVersion: string; // sha256 of the embedding ONNX
+  readonly dim: number;
+  readonly space: 'cosine';
+  readonly schemaVersion: number;
+}
