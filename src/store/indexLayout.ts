@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+
+/**
+ * The files of one index directory. Everything that reads or writes an index finds its files here, so the
+ * ingest CLI, the server and the tests agree on one layout.
+ */
+export interface IndexLayout {
+  readonly dir: string;
+  /** SQLite database: the source of truth (images, paths, vectors, errors, meta). */
+  readonly database: string;
+  /** `<sha256>.webp` thumbnails for the UI. */
+  readonly thumbnails: string;
+  /** Held by the one process allowed to write (see src/ingest/lock.ts). */
+  readonly writerLock: string;
+}
+
+export function indexLayout(dir: string): IndexLayout {
+  return {
+    dir,
+    database: join(dir, 'images.sqlite'),
+    thumbnails: join(dir, 'thumbs'),
+    writerLock: join(dir, 'writer.lock'),
+  };
+}
+
+/**
+ * The HNSW file of the vectors of one model. Its name carries the model version, so a file built by another
+ * model (e.g. before a `--reindex`) is never mistaken for the current one: it is simply not found and rebuilt.
+ */
+export function hnswPath(dir: string, modelVersion: string): string {
+  return join(dir, `vectors-${modelVersion.slice(0, 16)}.hnsw`);
+}
+
+export function thumbnailPath(dir: string, sha256: string): string {
+  return join(indexLayout(dir).thumbnails, `${sha256}.webp`);
+}
