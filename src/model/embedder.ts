@@ -50,7 +50,10 @@ export class Embedder {
 
   /** One onnxruntime run over all inputs (callers choose the batch size): unit vectors. */
   async embed(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
-    return (await this.embedWithNorms(inputs)).embeddings;
+    if (inputs.length === 0) return [];
+    // Fetch only the embedding: models exported without the diagnostic 'norm' output still work.
+    const out = await this.session.run({ pixels: packInputs(inputs) }, ['embedding']);
+    return unpackRows(out.embedding);
   }
 
   /** Also returns each vector's norm before the sphere projection (≥ 1 by construction for LipSim). */
