@@ -27,13 +27,13 @@ export interface PathState {
   readonly embedded: boolean;
 }
 
-export interface ErrorState {
-  readonly reason: string;
-  readonly size: number | null;
-  readonly mtimeMs: number | null;
+/** A known content and whether it is embedded. */
+export interface ShaState {
+  readonly imageId: number;
+  readonly embedded: boolean;
 }
 
-/** An image that lost its last path and was deleted. */
+/** An image that had no path left and was deleted. */
 export interface RemovedImage {
   readonly id: number;
   readonly sha256: string;
@@ -175,6 +175,11 @@ export class ImageStore {
     return row && this.getImage(row.id);
   }
 
+  shaState(sha256: string): ShaState | undefined {
+    const row = this.statements.shaState.get(sha256) as { id: number; embedded: number } | undefined;
+    return row && { imageId: row.id, embedded: row.embedded === 1 };
+  }
+
   /** Inserts an image (without paths or vector) and returns its id. */
   insertImage(image: NewImage): number {
     const info = this.statements.insertImage.run(
@@ -197,15 +202,18 @@ export class ImageStore {
     this.statements.putPath.run(path, imageId, size, mtimeMs);
   }
 
-  /** Forgets `path`; if that was its image's last path, deletes the image (and its vector) and returns it. */
-  removePath(path: string): RemovedImage | undefined {
-    const row = this.statements.imageIdByPath.get(path) as { image_id: number } | undefined;
-    if (!row) return undefined;
+  /** Forgets `path`. Its image stays (another path may bring the same content back) until removeOrphans(). */
+  removePath(path: string): void {
     this.statements.deletePath.run(path);
-    if ((this.statements.countPathsOf.get(row.image_id) as { n: number }).n > 0) return undefined;
-    const image = this.statements.shaById.get(row.image_id) as { sha256: string };
-    this.statements.deleteImage.run(row.image_id);
-    return { id: row.image_id, sha256: image.sha256 };
+  }
+
+  /** Deletes the images no path points to any more (with their vectors) and returns them. */
+  removeOrphans(): RemovedImage[] {
+    return this.transaction(() => {
+      const orphans = this.statements.orphans.all() as { id: number; sha256: string }[];
+      for (const { id } of orphans) this.statements.deleteImage.run(id);
+      return orphans.map(({ id, sha256 }) => ({ id, sha256 }));
+    });
   }
 
   /** Every stored path (for pruning). */
@@ -234,6 +242,11 @@ export class ImageStore {
     return new Map(rows.map((r) => [r.image_id, blobToVector(r.vector)]));
   }
 
+  /** Number of images that have a vector (the others await embedding). */
+  vectorCount(): number {
+    return (this.statements.countVectors.get() as { n: number }).n;
+  }
+
   /** Ids of the images that have a vector, ascending. */
   vectorIds(): number[] {
     return this.statements.vectorIds.all() as number[];
@@ -249,7 +262,7 @@ export class ImageStore {
   /** Every vector packed into one matrix, for exact scans. */
   allVectors(): PackedVectors {
     const dim = this.getMeta()?.dim ?? 0;
-    const n = (this.statements.countVectors.get() as { n: number }).n;
+    const n = this.vectorCount();
     const ids: number[] = [];
     const vectors = new Float32Array(n * dim);
     const bytes = new Uint8Array(vectors.buffer);
@@ -265,15 +278,8 @@ export class ImageStore {
 
   // ---- ingest errors
 
-  errorState(path: string): ErrorState | undefined {
-    const row = this.statements.errorState.get(path) as
-      | { reason: string; size: number | null; mtime_ms: number | null }
-      | undefined;
-    return row && { reason: row.reason, size: row.size, mtimeMs: row.mtime_ms };
-  }
-
-  recordError(path: string, reason: string, size: number | null, mtimeMs: number | null): void {
-    this.statements.putError.run(path, reason, size, mtimeMs, new Date().toISOString());
+  recordError(path: string, reason: string): void {
+    this.statements.putError.run(path, reason, new Date().toISOString());
   }
 
   clearError(path: string): void {
@@ -334,7 +340,9 @@ function prepareStatements(db: Database.Database) {
     pageIds: db.prepare('SELECT id FROM images ORDER BY id LIMIT ? OFFSET ?'),
     imageIdByPath: db.prepare('SELECT image_id FROM paths WHERE path = ?'),
     imageIdBySha: db.prepare('SELECT id FROM images WHERE sha256 = ?'),
-    shaById: db.prepare('SELECT sha256 FROM images WHERE id = ?'),
+    shaState: db.prepare(
+      'SELECT id, EXISTS (SELECT 1 FROM vectors v WHERE v.image_id = images.id) AS embedded FROM images WHERE sha256 = ?',
+    ),
     insertImage: db.prepare(
       'INSERT INTO images (sha256, width, height, bytes, format, mtime_ms, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -348,7 +356,7 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT(path) DO UPDATE SET image_id = excluded.image_id, size = excluded.size, mtime_ms = excluded.mtime_ms`,
     ),
     deletePath: db.prepare('DELETE FROM paths WHERE path = ?'),
-    countPathsOf: db.prepare('SELECT count(*) AS n FROM paths WHERE image_id = ?'),
+    orphans: db.prepare('SELECT id, sha256 FROM images i WHERE NOT EXISTS (SELECT 1 FROM paths p WHERE p.image_id = i.id)'),
     allPaths: db.prepare('SELECT path FROM paths ORDER BY path').pluck(),
     putVector: db.prepare(
       'INSERT INTO vectors (image_id, vector) VALUES (?, ?) ON CONFLICT(image_id) DO UPDATE SET vector = excluded.vector',
@@ -359,10 +367,9 @@ function prepareStatements(db: Database.Database) {
     vectorIds: db.prepare('SELECT image_id FROM vectors ORDER BY image_id').pluck(),
     countVectors: db.prepare('SELECT count(*) AS n FROM vectors'),
     allVectors: db.prepare('SELECT image_id, vector FROM vectors ORDER BY image_id'),
-    errorState: db.prepare('SELECT reason, size, mtime_ms FROM ingest_errors WHERE path = ?'),
     putError: db.prepare(
-      `INSERT INTO ingest_errors (path, reason, size, mtime_ms, at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, size = excluded.size, mtime_ms = excluded.mtime_ms, at = excluded.at`,
+      `INSERT INTO ingest_errors (path, reason, at) VALUES (?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, at = excluded.at`,
     ),
     deleteError: db.prepare('DELETE FROM ingest_errors WHERE path = ?'),
     listErrors: db.prepare('SELECT path, reason, at FROM ingest_errors ORDER BY at DESC, path LIMIT ?'),

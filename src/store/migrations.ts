@@ -35,8 +35,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE ingest_errors (
     path TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
-    size INTEGER,
-    mtime_ms REAL,
     at TEXT NOT NULL
   );
   `,

@@ -84,16 +84,21 @@ describe('ImageStore (SQLite)', () => {
     store.close();
   });
 
-  it('deletes an image with its last path, and never reuses its id', () => {
+  it('deletes images left without paths, and never reuses their ids', () => {
     const store = ImageStore.open(dir);
     const a = addImage(store, 0, ['/copy.jpg']);
-    expect(store.transaction(() => store.removePath('/copy.jpg'))).to.equal(undefined);
+    const b = addImage(store, 1);
+    store.removePath('/copy.jpg');
+    expect(store.removeOrphans()).to.deep.equal([]);
     expect(store.getImage(a)?.paths).to.deep.equal([files[0]]);
-    expect(store.transaction(() => store.removePath(files[0]))).to.deep.equal({ id: a, sha256: 'sha-0' });
+    store.removePath(files[0]);
+    expect(store.getImage(a)?.paths).to.deep.equal([]); // kept until orphans are removed
+    expect(store.removeOrphans()).to.deep.equal([{ id: a, sha256: 'sha-0' }]);
     expect(store.getImage(a)).to.equal(undefined);
     expect(store.getVector(a)).to.equal(undefined);
-    const b = addImage(store, 0);
-    expect(b).to.be.greaterThan(a);
+    expect(store.getImage(b)?.paths).to.deep.equal([files[1]]);
+    const c = addImage(store, 0);
+    expect(c).to.be.greaterThan(b);
     store.close();
   });
 
@@ -107,16 +112,19 @@ describe('ImageStore (SQLite)', () => {
     expect(store.pathState(files[0])).to.deep.equal({ imageId: id, size: 123, mtimeMs: 456.5, embedded: false });
     store.setVector(id, vectors[0]);
     expect(store.pathState(files[0])?.embedded).to.equal(true);
-    store.recordError('/bad.jpg', 'first reason', 0, 1);
-    store.recordError('/bad.jpg', 'second reason', 0, 2);
-    store.recordError('/other.jpg', 'unreadable', null, null);
-    expect(store.errorState('/bad.jpg')).to.deep.equal({ reason: 'second reason', size: 0, mtimeMs: 2 });
-    expect(store.listErrors(10).map((e) => e.path).sort()).to.deep.equal(['/bad.jpg', '/other.jpg']);
+    expect(store.shaState('sha-0')).to.deep.equal({ imageId: id, embedded: true });
+    expect(store.vectorCount()).to.equal(1);
+    store.recordError('/bad.jpg', 'first reason');
+    store.recordError('/bad.jpg', 'second reason');
+    store.recordError('/other.jpg', 'unreadable');
+    const errors = store.listErrors(10).sort((a, b) => a.path.localeCompare(b.path));
+    expect(errors.map((e) => [e.path, e.reason])).to.deep.equal([['/bad.jpg', 'second reason'], ['/other.jpg', 'unreadable']]);
     expect(store.countErrors()).to.equal(2);
     store.clearError('/bad.jpg');
     expect(store.listErrors(10).map((e) => e.path)).to.deep.equal(['/other.jpg']);
     store.clearVectors();
     expect(store.pathState(files[0])?.embedded).to.equal(false);
+    expect(store.shaState('sha-0')).to.deep.equal({ imageId: id, embedded: false });
     store.close();
   });
 
@@ -129,7 +137,7 @@ describe('ImageStore (SQLite)', () => {
       expect(reader.count()).to.equal(1); // uncommitted rows are invisible, and the reader is not blocked
     });
     expect(reader.count()).to.equal(2);
-    expect(() => reader.recordError('/x', 'y', null, null)).to.throw(/readonly/i);
+    expect(() => reader.recordError('/x', 'y')).to.throw(/readonly/i);
     reader.close();
     writer.close();
   });
