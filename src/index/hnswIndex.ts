@@ -57,7 +57,7 @@ export class HnswIndex implements VectorIndex {
 
   /** A new empty index that `save()` will write to `path`. */
   static create(path: string, dim: number, options: HnswOptions = {}): HnswIndex {
-    const o = { ...DEFAULT_HNSW_OPTIONS, ...options };
+    const o = withDefaults(options);
     const hnsw = new HierarchicalNSW('cosine', dim);
     hnsw.initIndex({ maxElements: INITIAL_CAPACITY, m: o.m, efConstruction: o.efConstruction });
     return new HnswIndex(hnsw, dim, path, new Set(), o.efSearch);
@@ -77,7 +77,7 @@ export class HnswIndex implements VectorIndex {
         // removed label: not live
       }
     }
-    return new HnswIndex(hnsw, dim, path, live, options.efSearch ?? DEFAULT_HNSW_OPTIONS.efSearch);
+    return new HnswIndex(hnsw, dim, path, live, withDefaults(options).efSearch);
   }
 
   /** A fresh index holding every vector of `source`. */
@@ -101,7 +101,8 @@ export class HnswIndex implements VectorIndex {
   ): Promise<{ index: HnswIndex; report: ReconcileReport }> {
     const rebuild = () => {
       const index = HnswIndex.rebuildFrom(source, path, dim, options);
-      return { index, report: { added: index.size(), removed: 0, rebuilt: true } };
+      // A new index (nothing stored yet) is not a repair.
+      return { index, report: { added: index.size(), removed: 0, rebuilt: index.size() > 0 } };
     };
     if (!existsSync(path)) return rebuild();
     let index: HnswIndex;
@@ -208,6 +209,14 @@ export class HnswIndex implements VectorIndex {
     // hnswlib writes from a background thread: changing the graph meanwhile would write a torn file.
     if (this.saving) throw new Error('the HNSW index is being saved; wait for save() before changing it');
   }
+}
+
+function withDefaults(options: HnswOptions): Required<HnswOptions> {
+  return {
+    m: options.m ?? DEFAULT_HNSW_OPTIONS.m,
+    efConstruction: options.efConstruction ?? DEFAULT_HNSW_OPTIONS.efConstruction,
+    efSearch: options.efSearch ?? DEFAULT_HNSW_OPTIONS.efSearch,
+  };
 }
 
 async function fsyncPath(path: string): Promise<void> {

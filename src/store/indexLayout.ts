@@ -31,6 +31,10 @@ export function hnswPath(dir: string, modelVersion: string): string {
   return join(dir, `vectors-${modelVersion.slice(0, 16)}.hnsw`);
 }
 
+export function isHnswFileName(name: string): boolean {
+  return /^vectors-[0-9a-f]{1,16}\.hnsw$/.test(name);
+}
+
 export function thumbnailPath(dir: string, sha256: string): string {
   return join(indexLayout(dir).thumbnails, `${sha256}.webp`);
 }

@@ -1,0 +1,25 @@
+/**
+ * Worker thread of the decode pool: decode + model-input resample + thumbnail, the CPU-heavy JavaScript part
+ * of ingestion, kept off the main thread so that it overlaps with inference.
+ */
+import { parentPort } from 'node:worker_threads';
+import { ImageDecodeError, decodeImage, toModelInput } from '../model/preprocess.js';
+import type { DecodeJob, DecodeResult } from './decodePool.js';
+import { writeThumbnail } from './thumbnails.js';
+
+async function run(job: DecodeJob): Promise<{ result: DecodeResult; transfer: ArrayBuffer[] }> {
+  try {
+    const image = await decodeImage(Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength), job.maxPixels);
+    const { pixels } = toModelInput(image);
+    await writeThumbnail(job.thumbnail, image);
+    const result: DecodeResult = { id: job.id, ok: true, pixels, width: image.width, height: image.height, format: image.format };
+    return { result, transfer: [pixels.buffer as ArrayBuffer] };
+  } catch (err) {
+    const reason = err instanceof ImageDecodeError ? err.message : `cannot process image: ${(err as Error).message}`;
+    return { result: { id: job.id, ok: false, reason }, transfer: [] };
+  }
+}
+
+parentPort!.on('message', (job: DecodeJob) => {
+  void run(job).then(({ result, transfer }) => parentPort!.postMessage(result, transfer));
+});

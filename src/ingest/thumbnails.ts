@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import sharp from 'sharp';
+import type { DecodedImage } from '../model/preprocess.js';
+
+/** Longest side of a UI thumbnail. */
+export const THUMBNAIL_SIZE = 256;
+
+/**
+ * Writes the WebP thumbnail of an already decoded (oriented, sRGB) image to `file`, unless it exists: a temp
+ * file renamed into place, so a reader or a crash never sees half a thumbnail.
+ */
+export async function writeThumbnail(file: string, image: DecodedImage): Promise<void> {
+  if (existsSync(file)) return;
+  const webp = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
+    .webp({ quality: 80 })
+    .toBuffer();
+  await mkdir(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(temp, webp);
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
