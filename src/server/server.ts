@@ -1,0 +1,59 @@
+import type { AddressInfo } from 'node:net';
+import { Embedder } from '../model/embedder.js';
+import type { Device } from '../model/session.js';
+import { IndexReader } from '../search/indexReader.js';
+import { SearchService } from '../search/searchService.js';
+import { createApp } from './app.js';
+import { CorpusService } from './services/corpusService.js';
+
+export interface ServerOptions {
+  readonly indexDir: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Loopback unless told otherwise: the server is not meant to face a network without a proxy. */
+  readonly host?: string;
+  readonly device?: Device;
+  readonly threads?: number;
+  readonly modelsDir?: string;
+  /** Corpora up to this many vectors are scanned exactly (scope `exact`). */
+  readonly exactScanLimit?: number;
+  /** Upload limits: bytes of the request body, pixels of the decoded image. */
+  readonly maxUploadBytes?: number;
+  readonly maxPixels?: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly search: SearchService;
+  close(): Promise<void>;
+}
+
+/** Opens the index and the model, and serves the app until close(). */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const reader = await IndexReader.open(options.indexDir, { exactScanLimit: options.exactScanLimit });
+  const embedder = await Embedder.open({ device: options.device ?? 'cpu', threads: options.threads, modelsDir: options.modelsDir });
+  const search = new SearchService(reader, embedder, { maxPixels: options.maxPixels });
+  const app = createApp({
+    search,
+    corpus: new CorpusService(reader, embedder.card),
+    card: embedder.card,
+    maxUploadBytes: options.maxUploadBytes,
+  });
+  const host = options.host ?? '127.0.0.1';
+  const server = app.listen(options.port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    search,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await embedder.close();
+      reader.close();
+    },
+  };
+}

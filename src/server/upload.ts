@@ -1,0 +1,51 @@
+import express, { type RequestHandler } from 'express';
+import multer from 'multer';
+import { ApiError } from './errors.js';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+
+/** The image bytes of a request, wherever they came from. */
+export interface ImageUpload {
+  readonly bytes: Buffer;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    imageUpload?: ImageUpload;
+  }
+}
+
+/**
+ * Accepts one image as the multipart field `image` (forms) or as a raw `image/*` body (scripts), in memory up
+ * to `maxBytes`. Anything else is a 415; an empty upload is a 400. Other multipart fields land in req.body.
+ */
+export function imageUpload(maxBytes: number): RequestHandler[] {
+  const multipart = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: maxBytes, files: 1, fields: 20, parts: 21, fieldSize: 1024 },
+  }).single('image');
+  const raw = express.raw({ type: 'image/*', limit: maxBytes });
+
+  const pick: RequestHandler = (req, _res, next) => {
+    if (req.is('multipart/form-data')) return multipart(req, _res, next);
+    if (req.is('image/*')) return raw(req, _res, next);
+    next(
+      new ApiError(
+        415,
+        'unsupported_media_type',
+        'send the image as multipart/form-data (field "image") or as a raw body with an image/* content type',
+      ),
+    );
+  };
+
+  const collect: RequestHandler = (req, _res, next) => {
+    const bytes = req.file?.buffer ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
+    if (!bytes || bytes.length === 0) {
+      return next(new ApiError(400, 'missing_image', 'no image received: attach a file in the field "image"'));
+    }
+    req.imageUpload = { bytes };
+    next();
+  };
+
+  return [pick, collect];
+}
