@@ -26,6 +26,13 @@ EPS = 1e-6
 SAFETY = 1 + 1e-4
 
 
+def affine(x, weight, bias):
+    """weight applied per pixel on feature maps (a 1x1 convolution), or to vectors."""
+    if x.dim() == 4:
+        return F.conv2d(x, weight[:, :, None, None], bias)
+    return F.linear(x, weight, bias)
+
+
 class SLLConv(nn.Module):
     def __init__(self, channels: int, kernel: int = 3):
         super().__init__()
@@ -68,24 +75,23 @@ class SLLDense(nn.Module):
 
 
 class SpectralLinear(nn.Module):
-    """x -> W x / max(1, sigma_max(W)): a linear map of operator norm at most 1. Used per pixel (a 1x1 conv
-    after pixel-unshuffle, i.e. a learned strided patch projection) and on vectors. sigma_max is the exact
-    largest singular value, so the bound is not an estimate."""
+    """x -> W x / max(1, sigma_max(W)) + b: an affine map whose linear part has operator norm at most 1 (the
+    bias is a translation, which every Lipschitz constant ignores; it lets the net centre its features). Used
+    per pixel (a 1x1 conv after pixel-unshuffle, i.e. a learned strided patch projection) and on vectors.
+    sigma_max is the exact largest singular value, so the bound is not an estimate."""
 
     def __init__(self, fan_in: int, fan_out: int):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(fan_out, fan_in))
         nn.init.orthogonal_(self.weight)
+        self.bias = nn.Parameter(torch.zeros(fan_out))
 
     def normalized_weight(self) -> torch.Tensor:
         sigma = torch.linalg.matrix_norm(self.weight.double(), ord=2).float()
         return self.weight / torch.clamp(sigma * (1 + 1e-5), min=1.0)
 
-    def forward(self, x, weight=None):
-        w = self.normalized_weight() if weight is None else weight
-        if x.dim() == 4:
-            return F.conv2d(x, w[:, :, None, None])
-        return F.linear(x, w)
+    def forward(self, x):
+        return affine(x, self.normalized_weight(), self.bias)
 
 
 class FreeConv(nn.Module):
@@ -122,8 +128,7 @@ class FreeLinear(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(fan_out, fan_in))
         nn.init.orthogonal_(self.weight)
+        self.bias = nn.Parameter(torch.zeros(fan_out))
 
     def forward(self, x):
-        if x.dim() == 4:
-            return F.conv2d(x, self.weight[:, :, None, None])
-        return F.linear(x, self.weight)
+        return affine(x, self.weight, self.bias)

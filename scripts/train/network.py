@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from layers import FreeConv, FreeDense, FreeLinear, SLLConv, SLLDense, SpectralLinear
+from layers import FreeConv, FreeDense, FreeLinear, SLLConv, SLLDense, SpectralLinear, affine
 
 SIZE = 224
 
@@ -90,14 +90,14 @@ class Frozen(nn.Module):
 
             for i, (proj, stage) in enumerate(zip(model.proj, model.stages)):
                 self.ops.append(('unshuffle', 8 if i == 0 else 2))
-                self.ops.append(('linear', weight_of(proj).clone()))
+                self.ops.append(('linear', weight_of(proj).clone(), proj.bias.clone()))
                 for layer in stage:
                     self.ops.append(('resconv', layer.kernel.clone(), layer.bias.clone(), diag_of(layer).clone(), layer.pad))
             self.ops.append(('pool',))
-            self.ops.append(('linear', weight_of(model.head_in).clone()))
+            self.ops.append(('linear', weight_of(model.head_in).clone(), model.head_in.bias.clone()))
             for layer in model.dense:
                 self.ops.append(('resdense', layer.weight.clone(), layer.bias.clone(), diag_of(layer).clone()))
-            self.ops.append(('linear', weight_of(model.head_out).clone()))
+            self.ops.append(('linear', weight_of(model.head_out).clone(), model.head_out.bias.clone()))
         # Registered as buffers so that the exporter stores each constant once, shared by both passes.
         for i, op in enumerate(self.ops):
             for j, item in enumerate(op):
@@ -113,7 +113,7 @@ class Frozen(nn.Module):
                 x = unshuffle(x, op[1])
                 saved.append(None)
             elif kind == 'linear':
-                x = F.conv2d(x, op[1][:, :, None, None]) if x.dim() == 4 else F.linear(x, op[1])
+                x = affine(x, op[1], op[2])
                 saved.append(None)
             elif kind == 'resconv':
                 _, k, b, d, pad = op

@@ -6,10 +6,12 @@
  *   tsx scripts/train/prepare-data.ts --data ../shared/data --teacher ../shared/teacher/mobilenet_v2.onnx --out cache/train
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { seededRandom } from '../../src/util/random.js';
+import { listPhotos, type LabelledPhoto } from '../../src/eval/datasets.js';
 import { decodeImage, type DecodedImage, INPUT_SIZE } from '../../src/model/preprocess.js';
 import { axisResample, resampleToPlanar } from '../../src/model/resize.js';
 
@@ -23,48 +25,7 @@ const { values: args } = parseArgs({
 });
 
 const VIEWS = 4; // clean, flip + colour, two random crops + flip + colour
-const VAL_PERCENT = 15;
 const PLANE = 3 * INPUT_SIZE * INPUT_SIZE;
-
-interface Item {
-  file: string;
-  source: 'imagenet' | 'clothing' | 'coco';
-  label: string;
-  split: 'train' | 'val';
-}
-
-function listItems(dataDir: string): Item[] {
-  const items: Omit<Item, 'split'>[] = [];
-  const imagenet = join(dataDir, 'imagenet-sample');
-  for (const line of readFileSync(join(imagenet, 'labels.tsv'), 'utf8').trim().split('\n').slice(1)) {
-    const [file, wnid] = line.split('\t');
-    items.push({ file: join(imagenet, 'images', file), source: 'imagenet', label: wnid });
-  }
-  const clothing = join(dataDir, 'clothing', 'images');
-  for (const label of readdirSync(clothing).sort()) {
-    for (const file of readdirSync(join(clothing, label)).sort()) {
-      items.push({ file: join(clothing, label, file), source: 'clothing', label });
-    }
-  }
-  const coco = join(dataDir, 'coco', 'images');
-  for (const file of readdirSync(coco).sort()) items.push({ file: join(coco, file), source: 'coco', label: '' });
-  // The split depends on the file name alone, so it is stable across machines and runs.
-  return items.map((item) => {
-    const h = createHash('sha256').update(relative(dataDir, item.file)).digest().readUInt32BE(0);
-    return { ...item, split: h % 100 < VAL_PERCENT ? 'val' : 'train' };
-  });
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random-resized crop (area 30–100 %, aspect 3/4–4/3) resampled to the model input. */
 function randomCrop(img: DecodedImage, rand: () => number): Float32Array {
@@ -74,13 +35,13 @@ function randomCrop(img: DecodedImage, rand: () => number): Float32Array {
   const h = Math.max(1, Math.min(img.height, Math.round(Math.sqrt(area / aspect))));
   const rows = axisResample(img.height, h, INPUT_SIZE, Math.floor(rand() * (img.height - h + 1)));
   const cols = axisResample(img.width, w, INPUT_SIZE, Math.floor(rand() * (img.width - w + 1)));
-  return resampleToPlanar(img.rgb, img.width, img.height, rows, cols);
+  return resampleToPlanar(img.rgb, img.width, rows, cols);
 }
 
 function centreCrop(img: DecodedImage): Float32Array {
   const side = Math.min(img.width, img.height);
   return resampleToPlanar(
-    img.rgb, img.width, img.height,
+    img.rgb, img.width,
     axisResample(img.height, side, INPUT_SIZE), axisResample(img.width, side, INPUT_SIZE),
   );
 }
@@ -119,13 +80,13 @@ function flipAndJitter(x: Float32Array, rand: () => number): Float32Array {
 }
 
 async function main(): Promise<void> {
-  let items = listItems(args.data!);
+  let items = listPhotos(args.data!);
   if (args.limit) items = items.slice(0, Number(args.limit));
   mkdirSync(args.out!, { recursive: true });
   const session = await ort.InferenceSession.create(args.teacher!, { intraOpNumThreads: 2 });
   const pixelsOut = createWriteStream(join(args.out!, 'pixels.u8'));
   const teacherOut = createWriteStream(join(args.out!, 'teacher.f32'));
-  const kept: Item[] = [];
+  const kept: LabelledPhoto[] = [];
   const started = Date.now();
   const batchItems = 8; // 8 images × 4 views = a teacher batch of 32
   for (let b = 0; b < items.length; b += batchItems) {
@@ -138,7 +99,7 @@ async function main(): Promise<void> {
         console.warn(`skip ${item.file}: ${(err as Error).message}`);
         continue;
       }
-      const rand = mulberry32(createHash('sha256').update(item.file).digest().readUInt32BE(0));
+      const rand = seededRandom(createHash('sha256').update(item.file).digest().readUInt32BE(0));
       views.push(centreCrop(img), flipAndJitter(centreCrop(img), rand));
       views.push(flipAndJitter(randomCrop(img, rand), rand), flipAndJitter(randomCrop(img, rand), rand));
       kept.push(item);

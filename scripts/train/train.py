@@ -168,7 +168,7 @@ def main():
         if step % 20 == 0 or step == a.steps:
             rec = {'step': step, 'lr': lr, 'loss': loss.item(), 'distill_rmse': distill.sqrt().item(),
                    'elapsed_s': round(elapsed), 'img_per_s': round(step * a.batch / max(elapsed, 1e-9), 1), **extra}
-            if step % (5 * a.checkpoint_every) == 0 or step == a.steps:
+            if len(val_idx) and (step % (5 * a.checkpoint_every) == 0 or step == a.steps):
                 rec.update(validate(model, pixels, targets, val_idx))
             history.append(rec)
             print(json.dumps(rec), flush=True)

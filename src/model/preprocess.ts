@@ -68,7 +68,7 @@ export function toModelInput(image: DecodedImage): ModelInput {
   const side = Math.min(image.width, image.height);
   const rows = axisResample(image.height, side, INPUT_SIZE);
   const cols = axisResample(image.width, side, INPUT_SIZE);
-  const pixels = resampleToPlanar(image.rgb, image.width, image.height, rows, cols);
+  const pixels = resampleToPlanar(image.rgb, image.width, rows, cols);
   return { pixels, resizeNorm: resizeNormCached(rows, cols) };
 }
 

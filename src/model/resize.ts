@@ -99,7 +99,6 @@ export function axisNormUpperBound(a: AxisResample, iterations = 200): number {
 export function resampleToPlanar(
   rgb: Uint8Array,
   width: number,
-  height: number,
   rows: AxisResample,
   cols: AxisResample,
 ): Float32Array {

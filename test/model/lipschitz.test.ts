@@ -5,20 +5,11 @@ import type { ModelName } from '../../src/model/card.js';
 import { Embedder } from '../../src/model/embedder.js';
 import { GradientModel } from '../../src/model/gradient.js';
 import { loadModelInput } from '../../src/model/preprocess.js';
+import { gaussian, seededRandom } from '../../src/util/random.js';
 import { COCO_DIR } from '../helpers/paths.js';
 
 const STARTS = 20;
 const STEPS = 12;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function norm(v: ArrayLike<number>): number {
   let s = 0;
@@ -34,10 +25,10 @@ async function searchLipschitzRatio(name: ModelName, photos: Float32Array[]): Pr
   const grad = await GradientModel.open({ model: name, device: 'cpu' });
   const embedder = await Embedder.open({ model: name, device: 'cpu' });
   const fx = await embedder.embed(photos);
-  const rand = mulberry32(42);
-  const gaussian = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const rand = seededRandom(42);
+  const normal = gaussian(rand);
   const ys = photos.map((x, i) => {
-    const offset = Float32Array.from(x, () => gaussian());
+    const offset = Float32Array.from(x, () => normal());
     const scale = (0.05 * 40 ** (i / (photos.length - 1))) / norm(offset);
     return Float32Array.from(x, (v, k) => v + offset[k] * scale);
   });
