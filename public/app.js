@@ -79,7 +79,7 @@ function updateBars(data) {
   const items = Array.from(document.querySelectorAll('[data-result]'));
   const scale = barScale(data.results.map((r) => r.bound.upper));
   const scaleText = document.querySelector('[data-scale]');
-  if (scaleText) scaleText.textContent = scale.toFixed(4);
+  if (scaleText) scaleText.textContent = num(scale);
   data.results.forEach((result, i) => {
     const item = items[i];
     if (!item) return;
@@ -88,14 +88,17 @@ function updateBars(data) {
     item.querySelector('[data-bar-band]').setAttribute('x', lower.toFixed(2));
     item.querySelector('[data-bar-band]').setAttribute('width', Math.max(0.6, upper - lower).toFixed(2));
     item.querySelector('[data-bar-point]').setAttribute('x', pct(result.distance, scale).toFixed(2));
-    const lowerText = result.bound.lower.toFixed(4);
-    const upperText = result.bound.upper.toFixed(4);
+    const lowerText = num(result.bound.lower);
+    const upperText = num(result.bound.upper);
     item.querySelector('[data-bound-text]').textContent = `within ε: [${lowerText}, ${upperText}]`;
     item
       .querySelector('[data-bar]')
-      .setAttribute('aria-label', `distance ${result.distance.toFixed(4)}; for any perturbation within ε it stays between ${lowerText} and ${upperText}`);
+      .setAttribute('aria-label', `distance ${num(result.distance)}; for any perturbation within ε it stays between ${lowerText} and ${upperText}`);
   });
 }
+
+/** As many possible copies as the server-rendered page lists (src/server/pageModels.ts). */
+const COPIES_SHOWN = 12;
 
 function updateCopyCheck(data) {
   const box = document.querySelector('[data-copy-check]');
@@ -103,8 +106,10 @@ function updateCopyCheck(data) {
   if (!box || !check) return;
   const eps = `${num(check.epsilon)} (= ${num(check.epsilon * 255)}/255)`;
   const list = box.querySelector('[data-copy-list]');
+  const shown = check.possibleCopies.slice(0, COPIES_SHOWN);
+  const more = check.possibleCopies.length - shown.length;
   list.replaceChildren(
-    ...check.possibleCopies.map((copy) => {
+    ...shown.map((copy) => {
       const li = document.createElement('li');
       const a = document.createElement('a');
       a.href = copy.urls.page;
@@ -113,6 +118,11 @@ function updateCopyCheck(data) {
       return li;
     }),
   );
+  if (more > 0) {
+    const li = document.createElement('li');
+    li.textContent = `and ${more} more`;
+    list.append(li);
+  }
   let text;
   let tone;
   if (check.possibleCopies.length > 0) {

@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(securityHeaders);
   app.use('/static', express.static(PUBLIC_DIR, { index: false, dotfiles: 'ignore', maxAge: '1h' }));
+  app.get('/favicon.ico', (_req, res) => res.redirect(301, '/static/favicon.svg'));
 
   const api = express.Router();
   api.use(searchRoutes(ctx));

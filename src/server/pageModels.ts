@@ -165,17 +165,24 @@ export function scopeBadges(dto: SearchDto): { tone: string; text: string; title
   return badges;
 }
 
+/** The page lists this many possible copies; the API lists them all. */
+const COPIES_SHOWN = 12;
+
 export interface CopyVerdict {
   readonly tone: 'ok' | 'warn';
   readonly text: string;
   readonly copies: { id: number; distance: string; url: string }[];
+  /** How many more possible copies the API lists. */
+  readonly more: number;
 }
 
 export function copyVerdict(dto: SearchDto): CopyVerdict | null {
   const check = dto.certificate?.copyCheck;
   if (!check) return null;
   const eps = describeEpsilon(check.epsilon);
-  const copies = check.possibleCopies.map((c) => ({ id: c.id, distance: num(c.distance), url: c.urls.page }));
+  const all = check.possibleCopies.map((c) => ({ id: c.id, distance: num(c.distance), url: c.urls.page }));
+  const copies = all.slice(0, COPIES_SHOWN);
+  const more = all.length - copies.length;
   if (copies.length > 0) {
     return {
       tone: 'warn',
@@ -183,11 +190,21 @@ export function copyVerdict(dto: SearchDto): CopyVerdict | null {
         `Possible near-copy: the query could be ${copies.length === 1 ? 'this corpus image' : 'any of these corpus images'} changed by at most ε = ${eps}` +
         (check.listComplete ? '.' : ' (and possibly others beyond the scored list).'),
       copies,
+      more,
     };
   }
   if (check.provenNoCopy) {
     const beyond = check.epsilonProvenNoCopy === null ? '' : ` (this holds for every ε below ${num(check.epsilonProvenNoCopy)})`;
-    return { tone: 'ok', text: `Proven: the query is not an ε-perturbation of any corpus image for ε = ${eps}${beyond}.`, copies };
+    return { tone: 'ok', text: `Proven: the query is not an ε-perturbation of any corpus image for ε = ${eps}${beyond}.`, copies, more };
   }
-  return { tone: 'warn', text: `No near-copy among the compared candidates, but this is not a proof (index scope).`, copies };
+  return { tone: 'warn', text: 'No near-copy among the compared candidates, but this is not a proof (index scope).', copies, more };
+}
+
+/** One line above the results: the top-1 radius and the scope, linking to the full certificate. */
+export function certificateSummary(dto: SearchDto): string {
+  const c = dto.certificate;
+  if (!c) return '';
+  const r = c.radii.top1;
+  const radius = r === null ? 'for every perturbation' : r === 0 ? 'not certified (a tie)' : `for every perturbation with ‖δ‖₂ < ${num(r)}`;
+  return `Top-1 answer certified ${radius} · scope ${c.scope} · see the certificate`;
 }

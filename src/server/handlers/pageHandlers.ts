@@ -6,6 +6,7 @@ import {
   barScale,
   bar,
   certificateClaims,
+  certificateSummary,
   copyVerdict,
   describeEpsilon,
   formState,
@@ -15,6 +16,7 @@ import {
 import { DEFAULT_EPSILON, parseImageId, parsePage, parseSearchParams, parseSha256, type SearchParams } from '../params.js';
 import { imageDto, imageUrls, searchDto, type SearchDto } from '../presenters.js';
 import { imageUpload } from '../upload.js';
+import { formatNumber as num } from '../views.js';
 import { searchParamsOf } from './searchHandlers.js';
 
 const GALLERY_PER_PAGE = 48;
@@ -95,19 +97,20 @@ function resultsView(dto: SearchDto, result: SearchResult, ctx: AppContext) {
     epsilonText: describeEpsilon(dto.epsilon),
     badges: scopeBadges(dto),
     claims: certificateClaims(dto),
+    summary: certificateSummary(dto),
     spaceNote: dto.certificate ? `Radii ${dto.certificate.spaceNote.replace(/^radii /, '')}.` : '',
     copy,
     attackUrl: `/attack?${queryString(attackBase)}`,
     resultsTitle: dto.results.length ? `Results ${first}–${last} of ${dto.corpusSize}` : 'Results',
     timingText: `${Math.round(result.timings.totalMs)} ms, of which certificate ${result.timings.certifyMs.toFixed(1)} ms`,
-    scaleText: fixed(scale),
+    scaleText: num(scale),
     results: dto.results.map((r) => ({
       ...r,
       alt: `Result ${r.rank}: corpus image #${r.id}`,
-      distanceText: fixed(r.distance),
+      distanceText: num(r.distance),
       cosineText: fixed(r.cosine),
-      lowerText: fixed(r.bound.lower),
-      upperText: fixed(r.bound.upper),
+      lowerText: num(r.bound.lower),
+      upperText: num(r.bound.upper),
       bar: bar(r.distance, r.bound.lower, r.bound.upper, scale),
       isCopy: copyIds.has(r.id),
       attackUrl: `/attack?${queryString({ ...attackBase, target: r.id })}`,
@@ -183,7 +186,7 @@ export function pageRoutes(ctx: AppContext): Router {
       neighbours = result.results
         .filter((r) => r.id !== image.id)
         .slice(0, DETAIL_NEIGHBOURS)
-        .map((r) => ({ ...r, distanceText: fixed(r.distance), alt: `Neighbour ${r.rank - 1}: corpus image #${r.id}` }));
+        .map((r) => ({ ...r, distanceText: num(r.distance), alt: `Neighbour ${r.rank - 1}: corpus image #${r.id}` }));
     } catch (err) {
       neighboursError = toApiError(err).message;
     }
