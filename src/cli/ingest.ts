@@ -8,7 +8,7 @@ import { COCO_RETRIEVAL_URL, DownloadError, defaultCocoDownloadDir, downloadCoco
 import { type IngestOptions, type IngestSummary, ModelMismatchError, defaultDecoders, ingest } from '../ingest/ingestService.js';
 import { IndexLockedError } from '../ingest/lock.js';
 import { createProgressReporter } from '../ingest/progress.js';
-import type { Device } from '../model/session.js';
+import { type Device, DeviceUnavailableError } from '../model/session.js';
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, filesFailed: 3, interrupted: 130 } as const;
 
@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     // Expected problems (and system errors such as an unwritable index folder) get their message only.
     const expected =
       err instanceof ModelMismatchError || err instanceof IndexLockedError || err instanceof DownloadError ||
+      err instanceof DeviceUnavailableError ||
       (err as NodeJS.ErrnoException).code !== undefined;
     console.error(`ingest: ${expected ? (err as Error).message : (err as Error).stack ?? String(err)}`);
     process.exitCode = EXIT.fatal;

@@ -182,7 +182,7 @@ class IngestRun {
   async run(started: number): Promise<IngestSummary> {
     try {
       // Persist a repair at once, and drop images an interrupted run left without paths.
-      this.forget(this.store.removeOrphans());
+      await this.forget(this.store.removeOrphans());
       if (this.repaired.added || this.repaired.removed) await this.index.save();
 
       const walk = await walkImages(this.options.paths, [this.dir]);
@@ -202,7 +202,7 @@ class IngestRun {
 
       const seen = new Set([...walk.files, ...walk.failures].map((f) => f.path));
       const { pruned, missing } = await this.prune(seen, this.options.paths.map((p) => resolve(p)));
-      this.forget(this.store.removeOrphans());
+      await this.forget(this.store.removeOrphans());
 
       await this.index.save();
       await removeOtherModelFiles(this.dir, this.index.path);
@@ -407,12 +407,10 @@ class IngestRun {
     return { pruned: gone.filter((p) => indexed.has(p)).length, missing: 0 };
   }
 
-  /** Images deleted from the store: out of HNSW, and their thumbnails removed. */
-  private forget(removed: readonly RemovedImage[]): void {
-    for (const image of removed) {
-      this.index.remove(image.id);
-      void rm(thumbnailPath(this.dir, image.sha256), { force: true });
-    }
+  /** Images deleted from the store: out of HNSW, and their thumbnails removed (before the same content can return). */
+  private async forget(removed: readonly RemovedImage[]): Promise<void> {
+    for (const image of removed) this.index.remove(image.id);
+    await Promise.all(removed.map((image) => rm(thumbnailPath(this.dir, image.sha256), { force: true })));
   }
 
   private fail(path: string, reason: string): void {
