@@ -139,9 +139,11 @@ export function resampleToPlanar(
         b += w[k] * tmp[p + 2];
       }
       const i = o * outW + x;
-      out[i] = r / 255;
-      out[plane + i] = g / 255;
-      out[2 * plane + i] = b / 255;
+      // Weights sum to 1, so values stay in [0, 1] up to float rounding, which the clamp removes (a box
+      // projection: 1-Lipschitz, so the resize norm bound still holds).
+      out[i] = Math.min(1, r / 255);
+      out[plane + i] = Math.min(1, g / 255);
+      out[2 * plane + i] = Math.min(1, b / 255);
     }
   }
   return out;

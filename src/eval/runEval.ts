@@ -1,0 +1,116 @@
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelName } from '../model/card.js';
+import { GradientModel } from '../model/gradient.js';
+import { loadModelInput } from '../model/preprocess.js';
+import { evaluateCertifiedRetrieval, type CertifiedRetrieval } from './certifiedRetrieval.js';
+import { evaluateCopyDetection, type CopyDetectionResult } from './copyDetection.js';
+import { cocoCategories, listPhotos } from './datasets.js';
+import { evaluateEmpiricalRobustness, L2_BUDGETS, LINF_BUDGETS, type BudgetOutcome } from './empiricalRobustness.js';
+import { embedPhotos, openStudent, openTeacher, type VectorModel } from './models.js';
+import { evaluateSemanticRetrieval, type SemanticScores } from './semanticRetrieval.js';
+import { applyTransform, TRANSFORM_FAMILIES } from './transforms.js';
+import { seededRandom } from '../util/random.js';
+
+export interface EvalOptions {
+  readonly dataDir: string;
+  readonly teacherDir: string;
+  readonly modelsDir?: string;
+  readonly quick: boolean;
+  readonly seed: number;
+  readonly log: (line: string) => void;
+}
+
+export interface EvalReport {
+  readonly createdAt: string;
+  readonly options: { quick: boolean; seed: number };
+  readonly models: Record<string, { version: string | null; robust: boolean | null }>;
+  readonly copyDetection: { originals: number; families: readonly string[]; results: CopyDetectionResult };
+  readonly semanticRetrieval: Record<string, SemanticScores>;
+  readonly certifiedRetrieval: Record<string, { nearCopyQueries: CertifiedRetrieval; novelQueries: CertifiedRetrieval }>;
+  readonly empiricalRobustness: { queries: number; steps: number; k: number; results: Record<string, BudgetOutcome[]> };
+  readonly twoAfc: { available: false; reason: string };
+  readonly seconds: number;
+}
+
+const K = 10;
+
+/** Runs every section of `npm run eval` (see README, "Evaluation"). */
+export async function runEval(o: EvalOptions): Promise<EvalReport> {
+  const started = Date.now();
+  const size = o.quick
+    ? { originals: 24, families: ['crop', 'jpeg'] as const, cocoQueries: 40, attackQueries: 3, steps: 5 }
+    : { originals: 300, families: TRANSFORM_FAMILIES, cocoQueries: Infinity, attackQueries: 20, steps: 20 };
+  const students: ModelName[] = ['lipsim', 'baseline'];
+  const models: VectorModel[] = [
+    ...(await Promise.all(students.map((s) => openStudent(s, o.modelsDir)))),
+    await openTeacher(o.teacherDir),
+  ];
+  const cards = Object.fromEntries(await Promise.all(students.map(async (s) => {
+    const g = await GradientModel.open({ model: s, device: 'cpu', ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}) });
+    return [s, g] as const;
+  })));
+
+  // 1. Copy detection on photos held out from training.
+  const rand = seededRandom(o.seed);
+  const held = listPhotos(o.dataDir).filter((p) => p.split === 'val');
+  const originals = held.map((p) => ({ p, r: rand() })).sort((a, b) => a.r - b.r).slice(0, size.originals).map(({ p }) => p.file);
+  o.log(`copy detection: ${originals.length} originals × ${size.families.length} transforms`);
+  const copyDetection = await evaluateCopyDetection(models, originals, size.families, o.seed);
+
+  // 2. Semantic retrieval on the COCO set (annotated images).
+  const cocoDir = join(o.dataDir, 'coco', 'images');
+  const categories = cocoCategories(o.dataDir);
+  const cocoFiles = readdirSync(cocoDir).sort().slice(0, size.cocoQueries);
+  const annotated = cocoFiles.filter((f) => categories.has(f));
+  o.log(`semantic retrieval: ${annotated.length} annotated COCO images`);
+  const semanticRetrieval: Record<string, SemanticScores> = {};
+  const cocoVectors = new Map<string, Float32Array[]>();
+  for (const m of models) {
+    const vectors = await embedPhotos(m, cocoFiles.map((f) => join(cocoDir, f)));
+    cocoVectors.set(m.label, vectors);
+    const byFile = new Map(cocoFiles.map((f, i) => [f, vectors[i]]));
+    semanticRetrieval[m.label] = evaluateSemanticRetrieval(annotated.map((f) => byFile.get(f)!), annotated.map((f) => categories.get(f)!));
+  }
+
+  // 3. Certified retrieval: near-copy queries (JPEG copies of corpus photos) and novel ones (leave-one-out).
+  o.log('certified retrieval');
+  const certifiedRetrieval: EvalReport['certifiedRetrieval'] = {};
+  const copies = await Promise.all(cocoFiles.map(async (f, i) => applyTransform('jpeg', await readFile(join(cocoDir, f)), seededRandom(o.seed + i))));
+  for (const m of models.slice(0, students.length)) {
+    const corpus = cocoVectors.get(m.label)!;
+    const nearCopies = await embedPhotos(m, copies);
+    certifiedRetrieval[m.label] = {
+      nearCopyQueries: evaluateCertifiedRetrieval(nearCopies, corpus, K, false),
+      novelQueries: evaluateCertifiedRetrieval(corpus, corpus, K, true),
+    };
+  }
+
+  // 4. Empirical robustness: untargeted PGD on corpus photos used as queries.
+  const attackIds = cocoFiles.map((_, i) => i).filter((i) => i % Math.max(1, Math.floor(cocoFiles.length / size.attackQueries)) === 0).slice(0, size.attackQueries);
+  const attackPixels = await Promise.all(attackIds.map(async (i) => (await loadModelInput(join(cocoDir, cocoFiles[i]))).pixels));
+  const budgets = o.quick ? [L2_BUDGETS[0], L2_BUDGETS[2], LINF_BUDGETS[0]] : [...L2_BUDGETS, ...LINF_BUDGETS];
+  const robustness: Record<string, BudgetOutcome[]> = {};
+  for (const s of students) {
+    o.log(`empirical robustness: ${s}, ${attackIds.length} queries × ${budgets.length} budgets`);
+    robustness[s] = await evaluateEmpiricalRobustness(cards[s], attackPixels, attackIds, cocoVectors.get(s)!, budgets, size.steps, K);
+  }
+
+  const modelInfo = Object.fromEntries(models.map((m, i) => {
+    const card = i < students.length ? cards[students[i]].card : null;
+    return [m.label, { version: card?.version ?? null, robust: card?.robust ?? null }];
+  }));
+  await Promise.all([...models.map((m) => m.close()), ...Object.values(cards).map((g) => g.close())]);
+  return {
+    createdAt: new Date().toISOString(),
+    options: { quick: o.quick, seed: o.seed },
+    models: modelInfo,
+    copyDetection: { originals: originals.length, families: size.families, results: copyDetection },
+    semanticRetrieval,
+    certifiedRetrieval,
+    empiricalRobustness: { queries: attackIds.length, steps: size.steps, k: K, results: robustness },
+    twoAfc: { available: false, reason: 'no 2AFC judgement set (e.g. NIGHTS) is available in the data folder' },
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
