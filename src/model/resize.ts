@@ -58,40 +58,47 @@ export function axisResample(
  * Power iteration on M = A·Aᵀ gives a positive vector v; for a non-negative symmetric M the Collatz–Wielandt
  * bound λ_max ≤ max_i (Mv)_i / v_i then holds for any positive v, and it is tight once v has converged.
  */
-export function axisNormUpperBound(a: AxisResample, iterations = 200): number {
+export function axisNormUpperBound(a: AxisResample, iterations = 100): number {
   const n = a.outSize;
-  // M_ij = Σ_k A_ik A_jk, non-zero only for outputs whose supports overlap.
-  const m: Map<number, number>[] = Array.from({ length: n }, () => new Map());
+  // M_ij = Σ_k A_ik A_jk is non-zero only for outputs whose supports overlap: a band, stored as CSR.
+  const rowStart = new Int32Array(n + 1);
+  const cols: number[] = [];
+  const values: number[] = [];
   for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
+    const endI = a.start[i] + a.weights[i].length;
+    for (let j = 0; j < n; j++) {
       const lo = Math.max(a.start[i], a.start[j]);
-      const hi = Math.min(a.start[i] + a.weights[i].length, a.start[j] + a.weights[j].length);
-      if (hi <= lo) {
-        if (a.start[j] > a.start[i] + a.weights[i].length) break;
-        continue;
-      }
+      const hi = Math.min(endI, a.start[j] + a.weights[j].length);
+      if (a.start[j] >= endI) break; // supports start in increasing order
+      if (hi <= lo) continue;
       let s = 0;
       for (let k = lo; k < hi; k++) s += a.weights[i][k - a.start[i]] * a.weights[j][k - a.start[j]];
-      m[i].set(j, s);
-      m[j].set(i, s);
+      cols.push(j);
+      values.push(s);
     }
+    rowStart[i + 1] = cols.length;
   }
-  const multiply = (v: Float64Array): Float64Array => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) for (const [j, s] of m[i]) out[i] += s * v[j];
-    return out;
+  const col = Int32Array.from(cols);
+  const val = Float64Array.from(values);
+  const multiply = (v: Float64Array, out: Float64Array): void => {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let p = rowStart[i]; p < rowStart[i + 1]; p++) s += val[p] * v[col[p]];
+      out[i] = s;
+    }
   };
-  let v = new Float64Array(n).fill(1);
+  const v = new Float64Array(n).fill(1);
+  const w = new Float64Array(n);
   for (let t = 0; t < iterations; t++) {
-    const w = multiply(v);
+    multiply(v, w);
     let norm = 0;
-    for (const x of w) norm = Math.max(norm, x);
+    for (let i = 0; i < n; i++) norm = Math.max(norm, w[i]);
     // Keep v strictly positive so that the bound below stays valid.
     for (let i = 0; i < n; i++) v[i] = Math.max(w[i] / norm, 1e-12);
   }
-  const mv = multiply(v);
+  multiply(v, w);
   let lambda = 0;
-  for (let i = 0; i < n; i++) lambda = Math.max(lambda, mv[i] / v[i]);
+  for (let i = 0; i < n; i++) lambda = Math.max(lambda, w[i] / v[i]);
   return Math.sqrt(lambda) * (1 + 1e-6); // margin for floating-point rounding
 }
 
