@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { BadImageError } from './badImage.js';
+import { probeImage } from './probe.js';
 
 export interface DecodeJob {
   readonly id: number;
@@ -18,6 +20,12 @@ export type DecodeResult =
   | { readonly id: number; readonly ok: false; readonly reason: string };
 
 export type Decoded = Omit<Extract<DecodeResult, { ok: true }>, 'id' | 'ok'>;
+
+/**
+ * Decoding holds about 3 bytes per pixel (more while libvips rotates); images above this size are decoded one
+ * at a time, so memory stays bounded by one large image plus the workers' ordinary ones, whatever the folder.
+ */
+export const LARGE_IMAGE_PIXELS = 16_000_000;
 
 /**
  * The ESM build of tsx's register API, resolved here (eval'd worker code would resolve from the cwd) through
@@ -39,8 +47,9 @@ function startWorker(name: string): Worker {
 }
 
 /**
- * A fixed pool of decode workers. Jobs are spread over the least busy worker; `decode` resolves with the
- * model input (or the reason the file is not a usable image) and never rejects for a bad file.
+ * A fixed pool of decode workers. Each file is first probed here (content type and declared size: see
+ * probe.ts); jobs are then spread over the least busy worker. `decode` resolves with the model input, or
+ * rejects with BadImageError and the reason the file is not a usable image.
  */
 export class DecodePool {
   private readonly workers: { worker: Worker; busy: number }[] = [];
@@ -48,6 +57,8 @@ export class DecodePool {
   private nextId = 0;
   private failure: Error | undefined;
   private closing = false;
+  /** Settles when the large decode in progress (if any) is done. */
+  private largeTurn: Promise<void> = Promise.resolve();
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
@@ -66,7 +77,21 @@ export class DecodePool {
   }
 
   /** Decodes `bytes` (which become unusable here: they are moved to the worker). */
-  decode(bytes: Uint8Array, maxPixels: number, thumbnail: string): Promise<Decoded> {
+  async decode(bytes: Uint8Array, maxPixels: number, thumbnail: string): Promise<Decoded> {
+    const { pixels } = await probeImage(bytes, maxPixels);
+    if (pixels <= LARGE_IMAGE_PIXELS) return this.post(bytes, maxPixels, thumbnail);
+    const previous = this.largeTurn;
+    let done!: () => void;
+    this.largeTurn = new Promise((resolve) => (done = resolve));
+    try {
+      await previous;
+      return await this.post(bytes, maxPixels, thumbnail);
+    } finally {
+      done();
+    }
+  }
+
+  private post(bytes: Uint8Array, maxPixels: number, thumbnail: string): Promise<Decoded> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const index = this.workers.reduce((best, w, i) => (w.busy < this.workers[best].busy ? i : best), 0);
@@ -101,13 +126,5 @@ export class DecodePool {
     this.failure = new Error(`a decode worker failed: ${err.message}`);
     for (const entry of this.pending.values()) entry.reject(this.failure);
     this.pending.clear();
-  }
-}
-
-/** A file that is not a usable image; the reason is for the user. */
-export class BadImageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadImageError';
   }
 }

@@ -5,14 +5,15 @@ import { defaultIndexDir } from '../config.js';
 import { HnswIndex, type HnswOptions, type ReconcileReport } from '../index/hnswIndex.js';
 import { defaultModelsDir, loadModelCard, type ModelCard } from '../model/card.js';
 import { Embedder } from '../model/embedder.js';
-import { DEFAULT_MAX_PIXELS } from '../model/preprocess.js';
 import type { Device } from '../model/session.js';
 import { ImageStore, type PathState, type RemovedImage } from '../store/imageStore.js';
 import { hnswPath, indexLayout, isHnswFileName, thumbnailPath } from '../store/indexLayout.js';
 import { BoundedQueue } from './boundedQueue.js';
-import { BadImageError, DecodePool, type Decoded } from './decodePool.js';
+import { BadImageError } from './badImage.js';
+import { DecodePool, type Decoded } from './decodePool.js';
 import { contentSha256, sameStamp } from './fileIdentity.js';
 import { acquireWriterLock } from './lock.js';
+import { DEFAULT_INGEST_MAX_PIXELS } from './probe.js';
 import type { ProgressEvent } from './progress.js';
 import { type FoundFile, walkImages } from './walk.js';
 
@@ -34,6 +35,7 @@ export interface IngestOptions {
   readonly hnsw?: HnswOptions;
   /** How often the HNSW file is saved during a long run (it is always saved at the end). */
   readonly saveEverySeconds?: number;
+  /** Larger images are refused (default DEFAULT_INGEST_MAX_PIXELS). */
   readonly maxPixels?: number;
   readonly modelsDir?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
@@ -97,6 +99,9 @@ export class ModelMismatchError extends Error {
     this.name = 'ModelMismatchError';
   }
 }
+
+/** Larger files are refused unread: no image we take needs more, and reading one whole would hold it in memory. */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 export function defaultDecoders(): number {
   return Math.max(2, Math.min(8, availableParallelism() - 1));
@@ -290,13 +295,16 @@ class IngestRun {
     queue: BoundedQueue<Prepared>,
     firstOfContent: Map<string, Promise<string | undefined>>,
   ): Promise<void> {
+    if (item.file.size > MAX_FILE_BYTES) {
+      const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+      return queue.push({ kind: 'failed', item, reason: `file is ${mib(item.file.size)}, over the ${mib(MAX_FILE_BYTES)} limit for one image` });
+    }
     let bytes: Buffer;
     try {
       bytes = await readFile(item.file.path);
     } catch (err) {
       return queue.push({ kind: 'failed', item, reason: describeReadError(err) });
     }
-    if (bytes.length === 0) return queue.push({ kind: 'failed', item, reason: 'empty file (0 bytes)' });
     const sha256 = await contentSha256(bytes);
     const size = bytes.length;
 
@@ -317,7 +325,7 @@ class IngestRun {
       } else {
         void this.model(); // start loading the model while the first images decode
         try {
-          const decoded = await pool.decode(bytes, this.options.maxPixels ?? DEFAULT_MAX_PIXELS, thumbnailPath(this.dir, sha256));
+          const decoded = await pool.decode(bytes, this.options.maxPixels ?? DEFAULT_INGEST_MAX_PIXELS, thumbnailPath(this.dir, sha256));
           prepared = { kind: 'content', item, sha256, bytes: size, decoded };
         } catch (err) {
           if (!(err instanceof BadImageError)) throw err;

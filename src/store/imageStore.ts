@@ -97,8 +97,10 @@ export class ImageStore {
         }
       } else {
         db.pragma('journal_mode = WAL');
-        // In WAL mode NORMAL survives a killed process (only an OS crash can lose the last commits).
-        db.pragma('synchronous = NORMAL');
+        // FULL: a commit is on disk before it returns (one fsync per ingest batch). NORMAL would survive a killed
+        // process but could lose the last commits to a power cut, while the fsynced HNSW file already holds their
+        // ids: the next ingest would then give those ids to other images, whose stale vectors the graph would keep.
+        db.pragma('synchronous = FULL');
         migrate(db);
       }
       return new ImageStore(db);
