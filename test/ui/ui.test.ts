@@ -1,0 +1,185 @@
+import { expect } from 'chai';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { PROJECT_ROOT } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { type TestIndex, cocoTestIndex, startTestServer } from '../helpers/testIndex.js';
+
+const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+
+/** Ids shown on a results page, in rank order (from the "image #N" links). */
+async function resultIds(page: Page): Promise<number[]> {
+  const names = await page.locator('[data-result] .result-name a').allTextContents();
+  return names.map((n) => Number(n.replace('image #', '')));
+}
+
+async function boundTexts(page: Page): Promise<string[]> {
+  return page.locator('[data-bound-text]').allTextContents();
+}
+
+describe('web UI in a real browser (chromium, real server, real model)', () => {
+  let server: RunningServer;
+  let index: TestIndex;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const shot = (name: string, target: Page = page) => target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    index = await cocoTestIndex();
+    server = await startTestServer();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  beforeEach(async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+  });
+  afterEach(async () => context?.close());
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows the corpus with its size and model, and pages through it', async () => {
+    await page.goto(server.url);
+    expect(await page.locator('h1').textContent()).to.match(/look alike/);
+    const lede = await page.locator('.lede').first().textContent();
+    expect(lede).to.contain(`${index.files.length} images`).and.contain('lipsim');
+    const first = await page.locator('.gallery .tile-meta').allTextContents();
+    expect(first).to.have.length(48);
+    for (const alt of await page.locator('img:visible').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('alt')))) {
+      expect(alt).to.be.a('string').and.not.equal('');
+    }
+    await shot('home');
+
+    await page.getByRole('link', { name: /Next/ }).click();
+    await page.waitForURL(/page=2/);
+    const second = await page.locator('.gallery .tile-meta').allTextContents();
+    expect(second).to.have.length(index.files.length - 48);
+    expect(second.some((t) => first.includes(t))).to.equal(false);
+    expect(await page.locator('.pager [aria-current="page"]').textContent()).to.equal('2');
+    await shot('home-page-2');
+  });
+
+  it('uploads a COCO photo: it comes first at distance ≈ 0, with a certificate panel', async () => {
+    const file = index.files[11];
+    await page.goto(server.url);
+    await page.setInputFiles('#upload-image', file);
+    await Promise.all([page.waitForURL(/\/search\?upload=[0-9a-f]{64}/), page.getByRole('button', { name: 'Search', exact: true }).click()]);
+    expect((await resultIds(page))[0]).to.equal(index.idOf.get(file));
+    const distance = Number(await page.locator('[data-result] .metrics dd').first().textContent());
+    expect(distance).to.be.below(1e-5);
+    const certificate = page.locator('[data-certificate]');
+    expect(await certificate.locator('h3').allTextContents()).to.include.members(['Top-1 answer', 'Distances', 'Copy check']);
+    expect(await certificate.textContent()).to.match(/cannot change|not certified/).and.match(/your image's own pixels/);
+    expect(await page.locator('.query-figure img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).to.equal(true);
+    expect(await page.locator('a[href^="/attack?"]').count()).to.be.above(0);
+    await shot('results-upload');
+  });
+
+  it('searches again by a result when it is clicked', async () => {
+    const start = index.idOf.get(index.files[0])!;
+    await page.goto(`${server.url}/search?id=${start}`);
+    const ids = await resultIds(page);
+    const target = ids[1];
+    await Promise.all([page.waitForURL(new RegExp(`/search\\?id=${target}$`)), page.locator('.result-thumb').nth(1).click()]);
+    expect(await page.locator('h1').textContent()).to.equal(`Images like #${target}`);
+    expect((await resultIds(page))[0]).to.equal(target);
+    await shot('results-by-id');
+  });
+
+  it('updates the bounds in place when ε changes (JS), and through the form without JS', async () => {
+    const id = index.idOf.get(index.files[2])!;
+    await page.goto(`${server.url}/search?id=${id}`);
+    const before = await boundTexts(page);
+    await page.fill('#epsilon', '0.5');
+    await page.waitForFunction((old) => document.querySelector('[data-bound-text]')?.textContent !== old, before[0]);
+    const after = await boundTexts(page);
+    expect(after).to.have.length(before.length);
+    expect(after).to.not.deep.equal(before);
+    await page.waitForURL(/epsilon=0\.5/);
+    expect(await page.locator('[data-epsilon-text]').textContent()).to.contain('0.5');
+    await shot('results-epsilon');
+
+    const noJs = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const plain = await noJs.newPage();
+      await plain.goto(`${server.url}/search?id=${id}`);
+      expect(await boundTexts(plain)).to.deep.equal(before);
+      await plain.fill('#epsilon', '0.5');
+      await Promise.all([plain.waitForURL(/epsilon=0\.5/), plain.getByRole('button', { name: 'Update bounds' }).click()]);
+      expect(await boundTexts(plain)).to.deep.equal(after);
+    } finally {
+      await noJs.close();
+    }
+  });
+
+  it('works without JavaScript: upload form, results, paging', async () => {
+    const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+    try {
+      const plain = await noJs.newPage();
+      const file = index.files[20];
+      await plain.goto(server.url);
+      await plain.setInputFiles('#upload-image', file);
+      await Promise.all([plain.waitForURL(/\/search\?upload=/), plain.getByRole('button', { name: 'Search', exact: true }).click()]);
+      expect((await resultIds(plain))[0]).to.equal(index.idOf.get(file));
+      await shot('results-phone-nojs', plain);
+      await Promise.all([plain.waitForURL(/offset=10/), plain.getByRole('link', { name: /Next/ }).click()]);
+      const ranks = await plain.locator('.result-name .visually-hidden').allTextContents();
+      expect(ranks[0]).to.contain('Rank 11');
+    } finally {
+      await noJs.close();
+    }
+  });
+
+  it('explains a bad upload clearly and keeps the form', async () => {
+    await page.goto(server.url);
+    await page.fill('#upload-k', '7');
+    await page.setInputFiles('#upload-image', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some text\n') });
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Search', exact: true }).click()]);
+    expect(response.status()).to.equal(400);
+    expect(await page.locator('h1').textContent()).to.equal('That upload did not work');
+    expect(await page.getByRole('alert').textContent()).to.match(/not an image/);
+    expect(await page.inputValue('#upload-k')).to.equal('7');
+    await shot('error-upload');
+  });
+
+  it('shows an image with its metadata and neighbours, and a 404 page', async () => {
+    const file = index.files[4];
+    const id = index.idOf.get(file)!;
+    await page.goto(`${server.url}/images/${id}`);
+    expect(await page.locator('h1').textContent()).to.equal(`Image #${id}`);
+    const facts = await page.locator('.facts').textContent();
+    expect(facts).to.contain(file).and.contain('jpeg');
+    expect(await page.locator('.gallery .tile').count()).to.be.above(0);
+    await shot('image-detail');
+
+    const missing = await page.goto(`${server.url}/images/999999`);
+    expect(missing!.status()).to.equal(404);
+    const nowhere = await page.goto(`${server.url}/no/such/page`);
+    expect(nowhere!.status()).to.equal(404);
+    expect(await page.locator('h1').textContent()).to.equal('Page not found');
+    await shot('not-found');
+    await page.goto(`${server.url}/about`);
+    expect(await page.locator('h1').textContent()).to.equal('About the guarantees');
+    await shot('about');
+  });
+
+  it('is keyboard-navigable with a visible focus', async () => {
+    await page.goto(server.url);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal('Skip to content');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).to.not.equal('none');
+    await page.keyboard.press('Enter');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.activeElement?.tagName);
+    expect(focused).to.be.oneOf(['INPUT', 'BUTTON', 'A']);
+  });
+});
