@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { certifyAnswer } from '../../src/certify/answerCertificate.js';
+import { certificateInImageSpace, explainRadius, imageToModelEpsilon, modelToImageRadius } from '../../src/certify/spaces.js';
+import { decodeImage, toModelInput } from '../../src/model/preprocess.js';
+import { COCO_DIR } from '../helpers/paths.js';
+import { nearUnit, randomUnit, seededRng } from '../helpers/sphereSampling.js';
+
+const MODEL_VALUES = 3 * 224 * 224;
+
+function l2(a: ArrayLike<number>, b: ArrayLike<number>, scale = 1): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i] - b[i]) / scale) ** 2;
+  return Math.sqrt(s);
+}
+
+describe('certify/spaces', () => {
+  it('converts radii between image and model-input space soundly on real photos (resize is linear, ‖R‖ ≤ resizeNorm)', async () => {
+    const rng = seededRng(9);
+    const files = readdirSync(COCO_DIR).sort().slice(0, 3);
+    for (const file of files) {
+      const image = await decodeImage(join(COCO_DIR, file));
+      const clean = toModelInput(image);
+      // A smooth edit (brightness ramp) and a sparse one (a few pixels changed a lot).
+      for (const edit of ['ramp', 'sparse'] as const) {
+        const rgb = Uint8Array.from(image.rgb, (v, i) => {
+          const delta = edit === 'ramp' ? Math.round(3 * (i / image.rgb.length)) : rng() < 0.001 ? 60 : 0;
+          return Math.min(255, v + delta);
+        });
+        const edited = toModelInput({ ...image, rgb });
+        const imageNorm = l2(rgb, image.rgb, 255);
+        const modelNorm = l2(edited.pixels, clean.pixels);
+        expect(modelNorm).to.be.above(0);
+        // So an edit smaller than modelToImageRadius(r) stays inside the model-space radius r.
+        expect(modelNorm).to.be.at.most(imageToModelEpsilon(imageNorm, clean.resizeNorm) * (1 + 1e-5));
+      }
+    }
+  });
+
+  it('rescales every radius of a certificate and keeps the rest', () => {
+    const rng = seededRng(1);
+    const u = randomUnit(5, rng);
+    const items = Array.from({ length: 4 }, (_, id) => ({ id, vector: nearUnit(u, 0.3, rng) }));
+    const certificate = certifyAnswer({ query: u, topK: items.slice(0, 2), challengers: items.slice(2), otherDistanceLowerBound: 1 });
+    const image = certificateInImageSpace(certificate, 0.5);
+    expect(image.top1Radius).to.equal(certificate.top1Radius / 0.5);
+    expect(image.topkSetRadius).to.equal(certificate.topkSetRadius / 0.5);
+    expect(image.topkOrderRadius).to.equal(certificate.topkOrderRadius / 0.5);
+    expect(image.limitedBy).to.deep.equal(certificate.limitedBy);
+    expect(image.distances).to.deep.equal(certificate.distances);
+    expect(modelToImageRadius(imageToModelEpsilon(0.7, 0.43), 0.43)).to.be.closeTo(0.7, 1e-15);
+    expect(() => modelToImageRadius(1, 0)).to.throw(RangeError);
+  });
+
+  it('explains a radius as an even change per value (the l∞ ball it contains), in grey levels', () => {
+    const rng = seededRng(2);
+    const radius = 0.8;
+    const { l2: r, perValue, greyLevels } = explainRadius(radius, MODEL_VALUES);
+    expect(r).to.equal(radius);
+    expect(greyLevels).to.be.closeTo(perValue * 255, 1e-15);
+    // Every value moved by ±perValue: exactly the radius; any change of at most perValue per value: within it.
+    const even = Float64Array.from({ length: MODEL_VALUES }, () => (rng() < 0.5 ? -perValue : perValue));
+    expect(l2(even, new Float64Array(MODEL_VALUES))).to.be.closeTo(radius, 1e-9);
+    const inside = Float64Array.from({ length: MODEL_VALUES }, () => (2 * rng() - 1) * perValue);
+    expect(l2(inside, new Float64Array(MODEL_VALUES))).to.be.below(radius);
+    expect(() => explainRadius(1, 0)).to.throw(RangeError);
+  });
+});
