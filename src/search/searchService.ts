@@ -8,6 +8,7 @@ import {
   cosineDistance,
   distanceBounds,
 } from '../certify/index.js';
+import { ACCEPTED_FORMATS, describeOtherContent, sniffRasterFormat } from '../ingest/probe.js';
 import type { Embedder } from '../model/embedder.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, toModelInput } from '../model/preprocess.js';
 import type { IndexReader, IndexSnapshot } from './indexReader.js';
@@ -85,6 +86,10 @@ export class SearchService {
     const sha256 = sha256Hex(bytes);
     let cached = this.queryCache.get(sha256);
     if (!cached) {
+      // Only the raster formats the ingest takes reach a decoder: an SVG renderer could read other files.
+      if (!sniffRasterFormat(bytes)) {
+        throw new SearchError('invalid', 'invalid_image', `not an image we can search with (${describeOtherContent(bytes)}); upload ${ACCEPTED_FORMATS}`);
+      }
       const decoded = await decodeImage(bytes, this.maxPixels);
       const input = toModelInput(decoded);
       const [embedding] = await this.embedder.embed([input.pixels]);

@@ -51,7 +51,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ImageDecodeError) {
     return /pixel limit/.test(err.message)
       ? new ApiError(413, 'image_too_large', err.message)
-      : new ApiError(400, 'invalid_image', 'the upload is not an image we can read (JPEG, PNG, WebP, GIF, TIFF, AVIF)');
+      : new ApiError(400, 'invalid_image', 'the upload is not an image we can read: the file is damaged or truncated');
   }
   if (err instanceof multer.MulterError) {
     const [status, code, message] = MULTER_ERRORS[err.code] ?? [400, 'bad_upload', 'the upload is malformed'];

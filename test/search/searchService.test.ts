@@ -127,6 +127,26 @@ describe('SearchService on a real COCO index', () => {
     expect(above.complete).to.equal(true);
   });
 
+  it('certifies against the index candidates only (scope index) when the corpus is above the exact-scan limit', async () => {
+    const limited = await IndexReader.open(index.dir, { exactScanLimit: 10 });
+    try {
+      const id = index.idOf.get(index.files[6])!;
+      const result = await new SearchService(limited, embedder).byId(id, options({ k: 5, copyCheck: true, epsilon: 0 }));
+      expect(result.hits[0].id).to.equal(id);
+      const c = result.certificate!;
+      expect(c.scope).to.equal('index');
+      expect(c.otherDistanceLowerBound).to.equal(null);
+      expect(c.indexRecall).to.equal(null);
+      expect(c.compared).to.be.at.most(5 + 20);
+      expect(c.copyCheck!.provenNoCopy).to.equal(false); // nothing is proven about images never compared
+      // The candidates' distances are exact all the same (re-ranked with the stored vectors).
+      const query = reader.store.getVector(id)!;
+      for (const hit of result.hits) expect(hit.distance).to.equal(cosineDistance(query, reader.store.getVector(hit.id)!));
+    } finally {
+      limited.close();
+    }
+  });
+
   it('refuses bad vectors and unknown ids with clear errors', async () => {
     expect((await refusal(service.byVector([1, 2, 3], options()))).code).to.equal('invalid_vector');
     expect((await refusal(service.byVector(new Array(embedder.dim).fill(0), options()))).code).to.equal('invalid_vector');

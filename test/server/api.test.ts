@@ -180,6 +180,10 @@ describe('JSON API (real server on 127.0.0.1, real model, real index)', () => {
       expectCleanError(await json('/api/search', { method: 'POST', body: new Uint8Array(text), headers: { 'Content-Type': 'image/png' } }), 400, 'invalid_image');
       expectCleanError(await json('/api/search', { method: 'POST', body: new Uint8Array(0), headers: { 'Content-Type': 'image/png' } }), 400, 'missing_image');
       expectCleanError(await json('/api/search', { method: 'POST', body: multipart(readFileSync(file), 'a.jpg', 'image/jpeg', 'photo') }), 400, 'unexpected_field');
+      const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image href="file:///etc/passwd"/></svg>');
+      const refused = await json('/api/search', { method: 'POST', body: new Uint8Array(svg), headers: { 'Content-Type': 'image/svg+xml' } });
+      expectCleanError(refused, 400, 'invalid_image');
+      expect(refused.body.error.message).to.match(/SVG/);
       const truncated = readFileSync(file).subarray(0, 2000);
       expectCleanError(await json('/api/search', { method: 'POST', body: multipart(truncated) }), 400, 'invalid_image');
     });
