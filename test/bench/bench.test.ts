@@ -82,7 +82,7 @@ describe('npm run bench -- --quick (report completeness, not figures)', function
     expect(markdown).to.match(/^# Benchmarks \(quick\)/);
     expect(markdown).to.include(report.machine.model.sha256.slice(0, 16));
     for (const row of ['Ingest vs raw onnxruntime', 'Query by id', 'Query by upload', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail']) {
-      expect(markdown).to.match(new RegExp(`^\\| ${row}`, 'm'));
+      expect(markdown.split('\n').some((line) => line.startsWith(`| ${row}`)), row).to.equal(true);
     }
   });
 });
