@@ -11,7 +11,7 @@ function num(value) {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '–';
   if (value === 0) return '0';
   const abs = Math.abs(value);
-  if (abs >= 0.01 && abs < 1000) return value.toPrecision(3).replace(/\.?0+$/, '');
+  if (abs >= 0.01 && abs < 1000) return value.toPrecision(3).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
   return value.toExponential(2);
 }
 

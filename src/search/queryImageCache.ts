@@ -60,8 +60,4 @@ export class QueryImageCache {
       this.bytes -= old.bytes.length;
     }
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -23,10 +23,6 @@ export class VectorMatrix {
     return this.ids.length;
   }
 
-  has(id: number): boolean {
-    return this.rowOf.has(id);
-  }
-
   /** A view of the stored vector of `id` (no copy), or undefined. */
   vector(id: number): Float32Array | undefined {
     const row = this.rowOf.get(id);

@@ -39,14 +39,6 @@ export function loadViews(dir = VIEWS_DIR): RenderPage {
 
 function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  hbs.registerHelper('fixed', (value: unknown, digits: unknown) =>
-    typeof value === 'number' && Number.isFinite(value) ? value.toFixed(typeof digits === 'number' ? digits : 4) : '–',
-  );
-  /** A number in a compact scientific-or-fixed form, for radii that span many orders of magnitude. */
-  hbs.registerHelper('num', (value: unknown) => formatNumber(value));
-  hbs.registerHelper('percent', (value: unknown) =>
-    typeof value === 'number' && Number.isFinite(value) ? `${(100 * value).toFixed(2)}%` : '0%',
-  );
   hbs.registerHelper('kib', (bytes: unknown) =>
     typeof bytes === 'number' ? `${(bytes / 1024).toFixed(bytes < 10_240 ? 1 : 0)} KiB` : '–',
   );
@@ -56,6 +48,6 @@ export function formatNumber(value: unknown): string {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '–';
   if (value === 0) return '0';
   const abs = Math.abs(value);
-  if (abs >= 0.01 && abs < 1000) return value.toPrecision(3).replace(/\.?0+$/, '');
+  if (abs >= 0.01 && abs < 1000) return value.toPrecision(3).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
   return value.toExponential(2);
 }
