@@ -2,7 +2,8 @@
  * A corpus of hostile and unusual image files, generated on the fly from one real photo (never committed).
  * `hostileImages` gives the byte-level cases (reusable for upload tests); `writeHostileCorpus` writes them
  * into a folder together with the file-system cases (odd names, links, pipes, unreadable and sparse files).
- * Each case says what a correct ingest does with it: index it, or refuse it with a reason matching `reason`.
+ * Each case says what a correct ingest does with it: index it, or refuse it with a reason matching `reason`
+ * (ingest's wording; an upload test reuses the bytes and the outcome, and checks its own messages).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
