@@ -1,7 +1,7 @@
 import type { GradientModel } from '../model/gradient.js';
 import { l2Norm, linfNorm, projectL2, projectLinf } from './projection.js';
 import { AttackRequestError } from './errors.js';
-import { gaussian, seededRandom } from './random.js';
+import { gaussian, seededRandom } from '../util/random.js';
 import { resolveAttackRequest, type AttackNorm, type AttackRequest, type ResolvedAttackRequest } from './request.js';
 
 export interface AttackProgress {

@@ -3,6 +3,8 @@
  * embeddings, which gather by subject), seeded so every run measures the same data.
  */
 
+import { seededRandom } from '../util/random.js';
+
 export interface SyntheticSet {
   readonly dim: number;
   /** Row-major, `count` unit vectors. */
@@ -19,20 +21,13 @@ export const SYNTHETIC_DISTRIBUTION =
   `unit vectors normalised from centre + N(0, (${CLUSTER_SPREAD})²) per coordinate, ` +
   `one random unit centre per ${POINTS_PER_CLUSTER} points; queries are fresh draws from the same mixture`;
 
-/** A small fast PRNG (mulberry32) with Gaussian draws by Box–Muller. */
+/** Seeded uniform draws (mulberry32) with Gaussian draws by Box–Muller, both values of each pair used. */
 export class Rng {
-  private state: number;
+  readonly uniform: () => number;
   private spare: number | undefined;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(this.state ^ (this.state >>> 15), this.state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.uniform = seededRandom(seed);
   }
 
   gaussian(): number {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { l2Norm, linfNorm, projectL2, projectLinf } from '../../src/attack/projection.js';
-import { gaussian, seededRandom } from '../../src/attack/random.js';
+import { gaussian, seededRandom } from '../../src/util/random.js';
 
 /** Images with saturated values (0 and 1 exactly), as real photos have, so that the box binds. */
 function testImage(n: number, random: () => number): Float32Array {

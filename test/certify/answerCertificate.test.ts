@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { certifyAnswer, type AnswerCertificate, type ScoredItem } from '../../src/certify/answerCertificate.js';
+import { seededRandom } from '../../src/util/random.js';
 import {
-  angleOfChord, capSamples, distance, nearUnit, randomUnit, rotate, seededRng, tangent, type Rng,
+  angleOfChord, capSamples, distance, nearUnit, randomUnit, rotate, tangent, type Rng,
 } from '../helpers/sphereSampling.js';
 
 const JUST_INSIDE = 1 - 1e-9;
@@ -41,7 +42,7 @@ function worstDirection(u: number[], ahead: Item, behind: Item, rng: Rng): numbe
 }
 
 describe('certify/certifyAnswer', () => {
-  const rng = seededRng(3);
+  const rng = seededRandom(3);
 
   describe('exact scope: candidates from an exact scan, D = the next distance', () => {
     const scenarios = Array.from({ length: 24 }, (_, n) => {

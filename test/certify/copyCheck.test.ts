@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { checkCopies } from '../../src/certify/copyCheck.js';
-import { angleOfChord, chord, nearUnit, randomUnit, rotate, seededRng, tangent } from '../helpers/sphereSampling.js';
+import { seededRandom } from '../../src/util/random.js';
+import { angleOfChord, chord, nearUnit, randomUnit, rotate, tangent } from '../helpers/sphereSampling.js';
 
 describe('certify/checkCopies', () => {
-  const rng = seededRng(5);
+  const rng = seededRandom(5);
   const dim = 6;
   const corpus = Array.from({ length: 40 }, (_, id) => ({ id, vector: randomUnit(dim, rng) }));
   const scanAll = () => ({ candidates: corpus, otherDistanceLowerBound: Infinity });

@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { distanceBounds } from '../../src/certify/distanceBounds.js';
+import { seededRandom } from '../../src/util/random.js';
 import {
-  angleOfChord, capSamples, chord, distance, nearUnit, randomUnit, rotate, seededRng, tangent,
+  angleOfChord, capSamples, chord, distance, nearUnit, randomUnit, rotate, tangent,
 } from '../helpers/sphereSampling.js';
 
 const TOL = 1e-12;
 
 describe('certify/distanceBounds', () => {
-  const rng = seededRng(7);
+  const rng = seededRandom(7);
   // Neighbours at every distance: near-duplicates, typical, near-antipodal; ε from 0 to beyond the diameter.
   const cases = Array.from({ length: 150 }, (_, n) => {
     const dim = 3 + (n % 6);

@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { pairRadius, twoAfcRadius, unscoredRadius } from '../../src/certify/orderRadius.js';
+import { seededRandom } from '../../src/util/random.js';
 import {
-  angleOfChord, capSamples, chord, distance, nearUnit, randomUnit, rotate, seededRng, tangent,
+  angleOfChord, capSamples, chord, distance, nearUnit, randomUnit, rotate, tangent,
 } from '../helpers/sphereSampling.js';
 
 const JUST_INSIDE = 1 - 1e-9;
 const JUST_OUTSIDE = 1 + 1e-6;
 
 describe('certify/orderRadius', () => {
-  const rng = seededRng(11);
+  const rng = seededRandom(11);
 
   describe('pairRadius (2AFC on the sphere)', () => {
     // y_i closer than y_j; clustered triples make small margins (and small radii) common.

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { certifyAnswer } from '../../src/certify/answerCertificate.js';
 import { certificateInImageSpace, explainRadius, imageToModelEpsilon, modelToImageRadius } from '../../src/certify/spaces.js';
 import { decodeImage, toModelInput } from '../../src/model/preprocess.js';
+import { seededRandom } from '../../src/util/random.js';
 import { COCO_DIR } from '../helpers/paths.js';
-import { nearUnit, randomUnit, seededRng } from '../helpers/sphereSampling.js';
+import { nearUnit, randomUnit } from '../helpers/sphereSampling.js';
 
 const MODEL_VALUES = 3 * 224 * 224;
 
@@ -17,7 +18,7 @@ function l2(a: ArrayLike<number>, b: ArrayLike<number>, scale = 1): number {
 
 describe('certify/spaces', () => {
   it('converts radii between image and model-input space soundly on real photos (resize is linear, ‖R‖ ≤ resizeNorm)', async () => {
-    const rng = seededRng(9);
+    const rng = seededRandom(9);
     const files = readdirSync(COCO_DIR).sort().slice(0, 3);
     for (const file of files) {
       const image = await decodeImage(join(COCO_DIR, file));
@@ -39,7 +40,7 @@ describe('certify/spaces', () => {
   });
 
   it('rescales every radius of a certificate and keeps the rest', () => {
-    const rng = seededRng(1);
+    const rng = seededRandom(1);
     const u = randomUnit(5, rng);
     const items = Array.from({ length: 4 }, (_, id) => ({ id, vector: nearUnit(u, 0.3, rng) }));
     const certificate = certifyAnswer({ query: u, topK: items.slice(0, 2), challengers: items.slice(2), otherDistanceLowerBound: 1 });
@@ -54,7 +55,7 @@ describe('certify/spaces', () => {
   });
 
   it('explains a radius as an even change per value (the l∞ ball it contains), in grey levels', () => {
-    const rng = seededRng(2);
+    const rng = seededRandom(2);
     const radius = 0.8;
     const { l2: r, perValue, greyLevels } = explainRadius(radius, MODEL_VALUES);
     expect(r).to.equal(radius);

@@ -1,20 +1,8 @@
 /** Brute-force geometry for testing certificates: seeded random unit vectors and points of spherical caps. */
 
+import { gaussian } from '../../src/util/random.js';
+
 export type Rng = () => number;
-
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(rng: Rng): number {
-  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-}
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;

@@ -26,9 +26,8 @@ async function searchLipschitzRatio(name: ModelName, photos: Float32Array[]): Pr
   const embedder = await Embedder.open({ model: name, device: 'cpu' });
   const fx = await embedder.embed(photos);
   const rand = seededRandom(42);
-  const normal = gaussian(rand);
   const ys = photos.map((x, i) => {
-    const offset = Float32Array.from(x, () => normal());
+    const offset = Float32Array.from(x, () => gaussian(rand));
     const scale = (0.05 * 40 ** (i / (photos.length - 1))) / norm(offset);
     return Float32Array.from(x, (v, k) => v + offset[k] * scale);
   });

@@ -11,8 +11,8 @@ import { IndexReader } from '../../src/search/indexReader.js';
 import { SearchService } from '../../src/search/searchService.js';
 import { ImageStore } from '../../src/store/imageStore.js';
 import { hnswPath, indexLayout } from '../../src/store/indexLayout.js';
+import { seededRandom } from '../../src/util/random.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
-import { seededRng } from '../helpers/sphereSampling.js';
 import { copyCoco, sha256File, tempDir } from '../helpers/tempFolders.js';
 
 /** Kill-and-restart rounds; `npm run test:soak` runs 20. */
@@ -135,7 +135,7 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
     const indexDir = join(root, 'index');
     const { readable, broken } = soakCorpus(photos);
     const total = new Set(readable.values()).size;
-    const rng = seededRng(SEED);
+    const rng = seededRandom(SEED);
     const kills: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const before = committed(indexDir);
