@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { HnswIndex } from '../index/hnswIndex.js';
+import { HnswIndex, type VectorSource } from '../index/hnswIndex.js';
 import { ImageStore } from '../store/imageStore.js';
 import { hnswPath, indexLayout } from '../store/indexLayout.js';
 import type { IndexMeta } from '../store/types.js';
@@ -70,14 +70,21 @@ export class IndexReader {
   }
 
   private async load(signature: string): Promise<IndexSnapshot> {
-    const meta = this.store.getMeta();
-    const packed = this.store.allVectors();
-    const vectorCount = packed.ids.length;
-    const matrix = meta && vectorCount <= this.exactScanLimit ? VectorMatrix.fromPacked(packed) : undefined;
-    // The graph is made to agree with the store (missing vectors added, stale labels dropped) in memory only.
+    // One read transaction: the meta, the count and the vectors all come from the same committed state.
+    const { meta, vectorCount, packed } = this.store.transaction(() => {
+      const count = this.store.vectorCount();
+      return {
+        meta: this.store.getMeta(),
+        vectorCount: count,
+        packed: count <= this.exactScanLimit ? this.store.allVectors() : undefined,
+      };
+    });
+    const matrix = meta && packed ? VectorMatrix.fromPacked(packed) : undefined;
+    // The graph is made to agree, in memory only, with exactly the matrix's vectors (or, above the exact-scan
+    // limit, with the store as it is now): missing vectors added, labels of removed images dropped.
     const index =
       meta && vectorCount > 0
-        ? (await HnswIndex.openReconciled(this.store, hnswPath(this.dir, meta.modelVersion), meta.dim)).index
+        ? (await HnswIndex.openReconciled(matrix ? matrixSource(matrix) : this.store, hnswPath(this.dir, meta.modelVersion), meta.dim)).index
         : undefined;
     this.snapshot = {
       generation: (this.snapshot?.generation ?? 0) + 1,
@@ -97,6 +104,16 @@ export class IndexReader {
     const files = [database, `${database}-wal`, ...(meta ? [hnswPath(this.dir, meta.modelVersion)] : [])];
     return files.map(fileStamp).join('|');
   }
+}
+
+/** The matrix as the vector source an HNSW graph is reconciled with. */
+function matrixSource(matrix: VectorMatrix): VectorSource {
+  const ids = Array.from(matrix.ids).sort((a, b) => a - b);
+  return {
+    vectorIds: () => ids,
+    getVectors: (wanted) => new Map(wanted.flatMap((id) => (matrix.vector(id) ? [[id, matrix.vector(id)!] as const] : []))),
+    forEachVector: (callback) => ids.forEach((id) => callback(id, matrix.vector(id)!)),
+  };
 }
 
 function fileStamp(path: string): string {
