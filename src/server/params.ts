@@ -19,7 +19,7 @@ export interface SearchParams {
 type Raw = Record<string, unknown>;
 
 /** The first value of a query or form field (repeated fields are a client mistake we forgive). */
-function field(source: Raw, name: string): string | undefined {
+export function field(source: Raw, name: string): string | undefined {
   const value = source[name];
   const first = Array.isArray(value) ? value[0] : value;
   if (first === undefined || first === '') return undefined;
@@ -28,7 +28,7 @@ function field(source: Raw, name: string): string | undefined {
   return first.trim();
 }
 
-function integer(source: Raw, name: string, fallback: number, min: number, max: number): number {
+export function integer(source: Raw, name: string, fallback: number, min: number, max: number): number {
   const text = field(source, name);
   if (text === undefined) return fallback;
   const value = Number(text);
