@@ -17,9 +17,10 @@ declare module 'express-serve-static-core' {
 
 /**
  * Accepts one image as the multipart field `image` (forms) or as a raw `image/*` body (scripts), in memory up
- * to `maxBytes`. Anything else is a 415; an empty upload is a 400. Other multipart fields land in req.body.
+ * to `maxBytes`. Anything else is a 415; an empty upload is a 400 unless `optional` (then req.imageUpload is
+ * unset). Other multipart fields land in req.body.
  */
-export function imageUpload(maxBytes: number): RequestHandler[] {
+export function imageUpload(maxBytes: number, { optional = false } = {}): RequestHandler[] {
   const multipart = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: maxBytes, files: 1, fields: 20, parts: 21, fieldSize: 1024 },
@@ -41,6 +42,7 @@ export function imageUpload(maxBytes: number): RequestHandler[] {
   const collect: RequestHandler = (req, _res, next) => {
     const bytes = req.file?.buffer ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
     if (!bytes || bytes.length === 0) {
+      if (optional) return next();
       return next(new ApiError(400, 'missing_image', 'no image received: attach a file in the field "image"'));
     }
     req.imageUpload = { bytes };

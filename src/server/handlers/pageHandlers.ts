@@ -119,7 +119,7 @@ function resultsView(dto: SearchDto, result: SearchResult, ctx: AppContext) {
   };
 }
 
-async function renderPage(ctx: AppContext, res: Response, view: string, data: { title: string; [key: string]: unknown }, status = 200) {
+export async function renderPage(ctx: AppContext, res: Response, view: string, data: { title: string; [key: string]: unknown }, status = 200) {
   res.status(status).type('html').send(ctx.render(view, { ...(await layoutData(ctx)), ...data }));
 }
 
