@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { PROJECT_ROOT } from '../../src/config.js';
@@ -81,6 +81,19 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     expect(await page.locator('.query-figure img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).to.equal(true);
     expect(await page.locator('a[href^="/attack?"]').count()).to.be.above(0);
     await shot('results-upload');
+  });
+
+  it('searches with an image dropped onto the search box (JS enhancement)', async () => {
+    const file = index.files[30];
+    await page.goto(server.url);
+    const dataTransfer = await page.evaluateHandle((base64) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+      return transfer;
+    }, readFileSync(file).toString('base64'));
+    await Promise.all([page.waitForURL(/\/search\?upload=/), page.dispatchEvent('[data-drop-zone]', 'drop', { dataTransfer })]);
+    expect((await resultIds(page))[0]).to.equal(index.idOf.get(file));
   });
 
   it('searches again by a result when it is clicked', async () => {
