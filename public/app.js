@@ -147,6 +147,17 @@ function updateCopyCheck(data) {
   });
 }
 
+/** The new ε also applies to the page links (paging) and to the next upload. */
+function keepEpsilon(epsilon) {
+  document.querySelectorAll('.pager a[href*="epsilon="]').forEach((link) => {
+    const url = new URL(link.href);
+    url.searchParams.set('epsilon', String(epsilon));
+    link.href = url.pathname + url.search;
+  });
+  const next = document.getElementById('upload-epsilon');
+  if (next) next.value = String(epsilon);
+}
+
 function enhanceEpsilonForm(form) {
   const input = form.querySelector('input[name="epsilon"]');
   const slider = form.querySelector('[data-epsilon-slider]');
@@ -175,6 +186,7 @@ function enhanceEpsilonForm(form) {
         const page = new URL(window.location.href);
         page.searchParams.set('epsilon', String(epsilon));
         history.replaceState(null, '', page);
+        keepEpsilon(epsilon);
       })
       .catch((error) => {
         if (error.name !== 'AbortError' && note) note.textContent = `Could not update: ${error.message}`;

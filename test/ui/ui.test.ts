@@ -118,6 +118,7 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     expect(after).to.not.deep.equal(before);
     await page.waitForURL(/epsilon=0\.5/);
     expect(await page.locator('[data-epsilon-text]').textContent()).to.contain('0.5');
+    expect(await page.getByRole('link', { name: /Next/ }).getAttribute('href')).to.contain('epsilon=0.5');
     await shot('results-epsilon');
 
     const noJs = await browser.newContext({ javaScriptEnabled: false });
