@@ -1,8 +1,10 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import sharp from 'sharp';
+import { THUMBNAIL_SIZE } from '../../src/ingest/thumbnails.js';
 import type { RunningServer } from '../../src/server/server.js';
+import { thumbnailPath } from '../../src/store/indexLayout.js';
 import { cocoTestIndex, startTestServer, type TestIndex } from '../helpers/testIndex.js';
 
 /** Small upload limit of the test server: oversized uploads are cheap to make. */
@@ -125,6 +127,17 @@ describe('JSON API (real server on 127.0.0.1, real model, real index)', () => {
       }).on('error', reject),
     );
     expect(status).to.equal(304);
+  });
+
+  it('makes a thumbnail from the original when the ingest left none', async () => {
+    const other = index.idOf.get(index.files[40])!;
+    const record = (await json(`/api/images/${other}`)).body;
+    rmSync(thumbnailPath(index.dir, record.sha256), { force: true });
+    const thumb = await fetch(url(record.urls.thumbnail));
+    expect(thumb.status).to.equal(200);
+    const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    expect(meta.format).to.equal('webp');
+    expect(Math.max(meta.width!, meta.height!)).to.equal(THUMBNAIL_SIZE);
   });
 
   it('lists the corpus and reports stats with the model card', async () => {
