@@ -1,4 +1,5 @@
 import type { GradientModel } from '../model/gradient.js';
+import { projectToGrid } from './gridProjection.js';
 import { l2Norm, linfNorm, projectL2, projectLinf } from './projection.js';
 import { AttackRequestError } from './errors.js';
 import { gaussian, seededRandom } from '../util/random.js';
@@ -62,7 +63,9 @@ function randomDirection(dim: number, random: () => number): Float32Array {
  * Untargeted uses direction −f(x): on the sphere ‖f(x + δ) − f(x)‖² = 2 − 2⟨f(x + δ), f(x)⟩, whose gradient
  * 2(f(x + δ) − f(x)) differs from −2f(x) only radially, which the sphere projection's Jacobian removes. That
  * gradient vanishes at δ = 0, so without a random start the first step follows a seeded random direction.
- * Returns the best iterate (by loss), or the first one that reached a targeted goal.
+ * With eightBit, f is evaluated at the iterate rounded onto the 8-bit grid (projectToGrid) while the steps
+ * accumulate in float: steps smaller than a grey level still add up.
+ * Returns the best evaluated point (by loss), or the first one that reached a targeted goal.
  */
 export async function runPgd(model: GradientModel, request: AttackRequest, options: AttackRunOptions = {}): Promise<AttackResult> {
   const r = resolveAttackRequest(request, (name) => {
@@ -84,6 +87,7 @@ export async function runPgd(model: GradientModel, request: AttackRequest, optio
 
   const adv = Float32Array.from(x);
   if (r.randomStart) project(x, randomStart(r, random), epsilon, adv);
+  const point = r.eightBit ? new Float32Array(x.length) : adv; // where f is evaluated
   const proposal = new Float64Array(x.length);
   const lossHistory: number[] = [];
   let best = { loss: -Infinity, adversarial: adv, embedding: cleanEmbedding };
@@ -92,18 +96,19 @@ export async function runPgd(model: GradientModel, request: AttackRequest, optio
 
   for (let step = 0; ; step++) {
     signal?.throwIfAborted();
+    if (r.eightBit) projectToGrid(x, adv, r.norm, epsilon, point);
     const firstBlindStep = step === 0 && goal.kind === 'untargeted' && !r.randomStart;
-    const [{ embedding, gradient }] = await model.run([adv], [firstBlindStep ? randomDirection(dim, random) : direction]);
+    const [{ embedding, gradient }] = await model.run([point], [firstBlindStep ? randomDirection(dim, random) : direction]);
     const value = loss(embedding);
     lossHistory.push(value);
     if (value > best.loss) {
-      best = { loss: value, adversarial: adv.slice(), embedding };
+      best = { loss: value, adversarial: point.slice(), embedding };
       sinceBest = 0;
     } else sinceBest++;
     onProgress?.({ step, steps, loss: value, bestLoss: best.loss });
 
     if (reached(embedding)) {
-      best = { loss: value, adversarial: adv.slice(), embedding };
+      best = { loss: value, adversarial: point.slice(), embedding };
       stopReason = 'goal-reached';
       break;
     }

@@ -1,4 +1,5 @@
 import type { ModelName } from '../model/card.js';
+import { GREY_LEVELS, isEightBit } from '../model/eightBit.js';
 import { PIXELS_PER_INPUT } from '../model/embedder.js';
 import { AttackRequestError } from './errors.js';
 
@@ -31,6 +32,11 @@ export interface AttackRequest {
   readonly seed?: number;
   /** Untargeted: stop after this many steps without a better loss; 0 never stops early (default 5). */
   readonly patience?: number;
+  /**
+   * Keep the attacked image on the 8-bit grid k/255 (default false), so that it is exactly an 8-bit image file;
+   * `pixels` must then be on the grid too, and ε at least one grey level.
+   */
+  readonly eightBit?: boolean;
 }
 
 export type ResolvedAttackRequest = Required<AttackRequest>;
@@ -75,5 +81,9 @@ export function resolveAttackRequest(request: AttackRequest, embeddingDimOf: (mo
   if (!(Number.isInteger(patience) && patience >= 0)) fail('patience must be a non-negative integer');
   const randomStart = request.randomStart ?? goal.kind === 'untargeted';
   if (typeof randomStart !== 'boolean') fail('randomStart must be a boolean');
-  return { model, pixels, norm, epsilon, goal, steps, stepSize, randomStart, seed, patience };
+  const eightBit = request.eightBit ?? false;
+  if (typeof eightBit !== 'boolean') fail('eightBit must be a boolean');
+  if (eightBit && !isEightBit(pixels)) fail('eightBit: pixels must be on the 8-bit grid (k/255)');
+  if (eightBit && epsilon < 1 / GREY_LEVELS) fail('eightBit: epsilon must be at least one grey level (1/255), or no 8-bit change fits');
+  return { model, pixels, norm, epsilon, goal, steps, stepSize, randomStart, seed, patience, eightBit };
 }

@@ -1,9 +1,11 @@
 import express, { type Express } from 'express';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
+import type { ComparisonService } from '../compare/comparisonService.js';
 import type { ModelCard } from '../model/card.js';
 import type { SearchService } from '../search/searchService.js';
 import { ApiError, apiErrorHandler } from './errors.js';
+import { attackApiRoutes, attackPageRoutes } from './handlers/attackHandlers.js';
 import { imageRoutes } from './handlers/imageHandlers.js';
 import { openApiRoutes } from './handlers/openApiHandlers.js';
 import { pageErrorHandler, pageRoutes } from './handlers/pageHandlers.js';
@@ -19,6 +21,7 @@ export const PUBLIC_DIR = join(PROJECT_ROOT, 'public');
 export interface AppDeps {
   readonly search: SearchService;
   readonly corpus: CorpusService;
+  readonly attacks: ComparisonService;
   readonly card: ModelCard;
   readonly maxUploadBytes?: number;
   readonly views?: RenderPage;
@@ -28,6 +31,7 @@ export interface AppDeps {
 export interface AppContext {
   readonly search: SearchService;
   readonly corpus: CorpusService;
+  readonly attacks: ComparisonService;
   readonly card: ModelCard;
   readonly maxUploadBytes: number;
   readonly render: RenderPage;
@@ -38,6 +42,7 @@ export function createApp(deps: AppDeps): Express {
   const ctx: AppContext = {
     search: deps.search,
     corpus: deps.corpus,
+    attacks: deps.attacks,
     card: deps.card,
     maxUploadBytes: deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     render: deps.views ?? loadViews(),
@@ -52,11 +57,13 @@ export function createApp(deps: AppDeps): Express {
   api.use(searchRoutes(ctx));
   api.use(imageRoutes(ctx));
   api.use(statsRoutes(ctx));
+  api.use(attackApiRoutes(ctx));
   api.use(openApiRoutes(ctx));
   api.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such API route')));
   api.use(apiErrorHandler);
   app.use('/api', api);
 
+  app.use(attackPageRoutes(ctx));
   app.use(pageRoutes(ctx));
   app.use(pageErrorHandler(ctx));
   return app;

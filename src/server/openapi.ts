@@ -1,3 +1,4 @@
+import { attackPaths, attackSchemas } from './openapiAttack.js';
 import { DEFAULT_EPSILON, DEFAULT_K, DEFAULT_PER_PAGE, MAX_EPSILON, MAX_K, MAX_OFFSET, MAX_PER_PAGE } from './params.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
@@ -153,6 +154,7 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'statistics', content: json(ref('Stats')) } },
         },
       },
+      ...attackPaths,
       '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
     },
     components: {
@@ -160,10 +162,11 @@ export function openApiDocument(version: string) {
         [
           [400, 'invalid parameter, malformed body or an upload that is not an image'],
           [404, 'no such image, upload or route'],
-          [409, 'the index was built with another model, or the image is not embedded yet'],
+          [409, 'the index was built with another model, the image is not embedded yet, or the attack has already finished'],
           [410, 'the uploaded query or the original file is no longer available'],
           [413, 'upload larger than the byte or pixel limit'],
           [415, 'wrong content type'],
+          [429, 'every attack slot is busy: try again in a few seconds (see Retry-After)'],
         ].map(([status, description]) => [`E${status}`, { description, content: json(ref('Error')) }]),
       ),
       schemas: {
@@ -256,6 +259,7 @@ export function openApiDocument(version: string) {
             timings: { type: 'object', properties: { embedMs: { type: 'number' }, searchMs: { type: 'number' }, certifyMs: { type: 'number' }, totalMs: { type: 'number' } } },
           },
         },
+        ...attackSchemas,
         Stats: {
           type: 'object',
           properties: {

@@ -1,5 +1,8 @@
 import type { AddressInfo } from 'node:net';
+import { JobManager } from '../attack/index.js';
+import { ComparisonService } from '../compare/comparisonService.js';
 import { Embedder } from '../model/embedder.js';
+import { loadModelInput } from '../model/preprocess.js';
 import type { Device } from '../model/session.js';
 import { IndexReader } from '../search/indexReader.js';
 import { SearchService } from '../search/searchService.js';
@@ -20,6 +23,8 @@ export interface ServerOptions {
   /** Upload limits: bytes of the request body, pixels of the decoded image. */
   readonly maxUploadBytes?: number;
   readonly maxPixels?: number;
+  /** Attack comparisons running at once (each attacks two models); one more is refused with 429. Default 2. */
+  readonly maxAttacks?: number;
 }
 
 export interface RunningServer {
@@ -33,12 +38,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const reader = await IndexReader.open(options.indexDir, { exactScanLimit: options.exactScanLimit });
   const embedder = await Embedder.open({ device: options.device ?? 'cpu', threads: options.threads, modelsDir: options.modelsDir });
   const search = new SearchService(reader, embedder, { maxPixels: options.maxPixels });
-  const app = createApp({
+  const corpus = new CorpusService(reader, embedder.card);
+  const { device = 'cpu', threads, modelsDir, maxAttacks = 2 } = options;
+  const attacks = new ComparisonService({
     search,
-    corpus: new CorpusService(reader, embedder.card),
-    card: embedder.card,
-    maxUploadBytes: options.maxUploadBytes,
+    reader,
+    attacks: new JobManager({ maxQueued: 2 * maxAttacks, device, modelsDir }),
+    openBaseline: () => Embedder.open({ model: 'baseline', device, threads, modelsDir }),
+    loadCorpusInput: async (record) => (await loadModelInput(corpus.originalPath(record), options.maxPixels)).pixels,
+    modelsDir,
+    maxActive: maxAttacks,
   });
+  const app = createApp({ search, corpus, attacks, card: embedder.card, maxUploadBytes: options.maxUploadBytes });
   const host = options.host ?? '127.0.0.1';
   const server = app.listen(options.port, host);
   await new Promise<void>((resolve, reject) => {
@@ -52,6 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await attacks.close();
       await embedder.close();
       reader.close();
     },

@@ -9,6 +9,7 @@ import { certifyAnswer } from '../../src/certify/answerCertificate.js';
 import { distanceBounds } from '../../src/certify/distanceBounds.js';
 import { cosineDistance } from '../../src/certify/sphere.js';
 import type { ModelName } from '../../src/model/card.js';
+import { isEightBit, toEightBit } from '../../src/model/eightBit.js';
 import { Embedder } from '../../src/model/embedder.js';
 import { GradientModel } from '../../src/model/gradient.js';
 import { loadModelInput } from '../../src/model/preprocess.js';
@@ -121,6 +122,24 @@ describe('attack/runPgd on real photos and the real models', () => {
     }
     // A 1-Lipschitz f allows ‖f(x + δ) − f(x)‖ ≤ ‖δ‖₂ ≤ ε: the baseline breaks that bound.
     expect(Math.max(...shifts)).to.be.above(epsilon);
+  });
+
+  it('eightBit: the attacked image stays on the 8-bit grid within the budget, and its embedding is the reported one', async () => {
+    const x = toEightBit(photos[1]);
+    const { embedder } = models.get('lipsim')!;
+    for (const norm of ['l2', 'linf'] as const) {
+      const epsilon = norm === 'l2' ? 1 : 4 / 255;
+      const result = await attack({ model: 'lipsim', pixels: x, norm, epsilon, steps: 4, eightBit: true, goal: { kind: 'untargeted' } });
+      expectWithinBudget(x, result);
+      expect(isEightBit(result.adversarial)).to.equal(true);
+      const [adv] = await embedder.embed([result.adversarial]);
+      expect(chordLength(adv, result.adversarialEmbedding)).to.be.below(FLOAT_SLACK);
+    }
+    const request: AttackRequest = { model: 'lipsim', pixels: x, norm: 'l2', epsilon: 1, eightBit: true, goal: { kind: 'untargeted' } };
+    for (const bad of [{ ...request, pixels: photos[1] }, { ...request, epsilon: 0.5 / 255 }]) {
+      const err = await attack(bad).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(AttackRequestError);
+    }
   });
 
   it('rejects a request for another model than the one given and a malformed one', async () => {

@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { PROJECT_ROOT } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { type TestIndex, cocoTestIndex, startTestServer } from '../helpers/testIndex.js';
+
+const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+
+/** Ids of a ranked list on the comparison page, in order. */
+async function rankedIds(page: Page, side: string, list: 'before' | 'after'): Promise<number[]> {
+  const names = await page.locator(`[data-side="${side}"] [data-${list}] .ranked-name`).allTextContents();
+  return names.map((n) => Number(n.replace('#', '')));
+}
+
+describe('attack page in a real browser (chromium, real server, real models)', () => {
+  let server: RunningServer;
+  let index: TestIndex;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const shot = (name: string, target: Page = page) => target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const finished = (target: Page = page) => target.waitForSelector('[data-attack-job] .job-status:not(.info)', { timeout: 240_000 });
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    index = await cocoTestIndex();
+    server = await startTestServer();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  beforeEach(async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+  });
+  afterEach(async () => context?.close());
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('lands on a prefilled form from a result’s attack link, runs a small attack and shows both models side by side', async () => {
+    const query = index.idOf.get(index.files[6])!;
+    await page.goto(`${server.url}/search?id=${query}&epsilon=0.5`);
+    const third = page.locator('[data-result]').nth(2);
+    const target = Number((await third.locator('.result-name a').textContent())!.replace('image #', ''));
+    await Promise.all([page.waitForURL(/\/attack\?/), third.getByRole('link', { name: 'attack' }).click()]);
+    expect(await page.inputValue('#attack-id')).to.equal(String(query));
+    expect(await page.inputValue('#attack-target')).to.equal(String(target));
+    expect(await page.isChecked('input[name="goal"][value="targeted"]')).to.equal(true);
+    expect(await page.inputValue('#attack-epsilon')).to.equal('0.5');
+    expect(await page.locator('.preset[aria-pressed="true"]').textContent()).to.equal('0.5');
+    await shot('attack-form');
+
+    // Untargeted hides the target; ℓ∞ offers grey-level presets.
+    await page.check('input[name="goal"][value="untargeted"]');
+    expect(await page.isVisible('#attack-target')).to.equal(false);
+    await page.check('input[name="norm"][value="linf"]');
+    expect(await page.locator('.preset').allTextContents()).to.deep.equal(['1/255', '2/255', '4/255', '8/255']);
+    await page.check('input[name="norm"][value="l2"]');
+    await page.getByRole('button', { name: '1', exact: true }).click();
+    expect(await page.inputValue('#attack-epsilon')).to.equal('1');
+    await page.fill('#attack-steps', '6');
+    await Promise.all([page.waitForURL(/\/attack\/jobs\/[0-9a-f-]{36}$/), page.getByRole('button', { name: 'Run the attack' }).click()]);
+    await page.waitForSelector('[data-side="lipsim"] progress');
+    await finished();
+
+    expect(await page.locator('.job-status').textContent()).to.contain('Finished');
+    expect(await page.locator('h1').textContent()).to.equal(`Attack on corpus image #${query}`);
+    for (const side of ['lipsim', 'baseline']) {
+      const panel = page.locator(`[data-side="${side}"]`);
+      expect(await rankedIds(page, side, 'before')).to.have.length(5);
+      expect(await rankedIds(page, side, 'after')).to.have.length(5);
+      expect(await panel.locator('.headline').textContent()).to.match(/Stayed put|Fooled/);
+      const widths = await panel.locator('.triptych img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
+      expect(widths).to.deep.equal([224, 224, 224]);
+      expect(await panel.locator('[data-measures]').textContent()).to.contain('‖δ‖₂').and.contain('d(x, x+δ)');
+    }
+    const lipsimVerdicts = await page.locator('[data-side="lipsim"] [data-verdicts]').textContent();
+    expect(lipsimVerdicts).to.contain('Distance bound held').and.not.contain('BROKEN');
+    expect(await page.locator('[data-side="lipsim"] .certificate-before').textContent()).to.match(/cannot change for any ‖δ‖₂ <|not certified/);
+    expect(await page.locator('[data-side="baseline"] .certificate-before').textContent()).to.contain('No certificate');
+    expect(await page.locator('.verdict.loud').count()).to.equal(0);
+    await shot('attack-result');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot('attack-result-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // The adversarial PNG, downloaded and uploaded on the search page, gets the answer this page reported.
+    const reported = await rankedIds(page, 'lipsim', 'after');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-side="lipsim"] [data-download]').click()]);
+    expect(download.suggestedFilename()).to.match(/-lipsim-adversarial\.png$/);
+    const file = join(ARTIFACTS, 'attack-lipsim-adversarial.png');
+    await download.saveAs(file);
+    await page.goto(server.url);
+    await page.setInputFiles('#upload-image', file);
+    await page.fill('#upload-k', '5');
+    await Promise.all([page.waitForURL(/\/search\?upload=/), page.getByRole('button', { name: 'Search', exact: true }).click()]);
+    const names = await page.locator('[data-result] .result-name a').allTextContents();
+    expect(names.map((n) => Number(n.replace('image #', '')))).to.deep.equal(reported);
+  });
+
+  it('cancels a running attack from its page', async () => {
+    const query = index.idOf.get(index.files[8])!;
+    await page.goto(`${server.url}/attack?id=${query}&epsilon=3&steps=200`);
+    await Promise.all([page.waitForURL(/\/attack\/jobs\//), page.getByRole('button', { name: 'Run the attack' }).click()]);
+    await page.waitForFunction(() => Number(document.querySelector<HTMLProgressElement>('[data-side="lipsim"] [data-progress]')?.value) > 0, null, {
+      timeout: 240_000,
+    });
+    await shot('attack-running');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await finished();
+    expect(await page.locator('.job-status').textContent()).to.contain('Cancelled');
+    expect(await page.getByRole('button', { name: 'Cancel' }).count()).to.equal(0);
+    expect(await page.locator('[data-side="lipsim"] [data-progress-text]').textContent()).to.contain('cancelled');
+    await shot('attack-cancelled');
+  });
+});
