@@ -46,16 +46,32 @@ function squaredSteps(levels: Int16Array, delta: Float64Array, s: number): numbe
   return sum;
 }
 
-/** The largest s (to bisection precision) with squaredSteps(s) ≤ budget. */
+/**
+ * The largest s with squaredSteps(s) ≤ budget, to 2^-12 of itself. Rounding only grows or shrinks each |q_i| by
+ * half a level, so s·‖δ‖ ≈ √budget: the search starts there and brackets by doubling or halving.
+ */
 function largestScale(levels: Int16Array, delta: Float64Array, budget: number): number {
+  let length = 0;
+  for (let i = 0; i < delta.length; i++) length += delta[i] * delta[i];
+  if (length === 0) return 0;
   let feasible = 0;
-  let infeasible = 1;
-  while (squaredSteps(levels, delta, infeasible) <= budget) {
-    feasible = infeasible;
-    if (infeasible > MAX_SCALE) return feasible;
-    infeasible *= 2;
+  let infeasible = Math.sqrt(budget / length);
+  if (squaredSteps(levels, delta, infeasible) <= budget) {
+    do {
+      feasible = infeasible;
+      if (infeasible > MAX_SCALE) return feasible;
+      infeasible *= 2;
+    } while (squaredSteps(levels, delta, infeasible) <= budget);
+  } else {
+    for (let s = infeasible / 2; s > 1e-9; s /= 2) {
+      if (squaredSteps(levels, delta, s) <= budget) {
+        feasible = s;
+        break;
+      }
+      infeasible = s;
+    }
   }
-  for (let i = 0; i < 24; i++) {
+  for (let i = 0; i < 12; i++) {
     const s = (feasible + infeasible) / 2;
     if (squaredSteps(levels, delta, s) <= budget) feasible = s;
     else infeasible = s;

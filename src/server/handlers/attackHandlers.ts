@@ -99,7 +99,7 @@ export function attackApiRoutes(ctx: AppContext): Router {
         res.end();
       }
     });
-    req.on('close', stop);
+    res.on('close', stop); // the client left, or the stream ended
   });
 
   router.post('/attacks/:id/cancel', (req, res) => {
