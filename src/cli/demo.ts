@@ -26,7 +26,7 @@ try {
     return run(true);
   });
   progress.finish();
-  console.log(`Index ready: ${summary.images} images (${summary.added} new, ${summary.failed} could not be read).`);
+  console.log(`Index ready: ${summary.images} images (${summary.added} new, ${summary.reembedded} re-embedded, ${summary.failed} could not be read).`);
   const server = await serveUntilStopped(args);
   console.log(`\nlipsearch demo is running: open ${server.url} (Ctrl-C stops it)`);
 } catch (err) {
