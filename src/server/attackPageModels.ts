@@ -184,7 +184,16 @@ function headline(side: Side, target: number | null): { tone: Tone; text: string
       short: `target not reached (top-1 #${first})`,
     };
   }
-  if (!outcome.top1Changed) return { tone: 'ok', text: `Stayed put: the top-1 is still #${first}`, short: `stayed put (top-1 #${first})` };
+  if (!outcome.top1Changed) {
+    const k = before.results.length;
+    const fresh = outcome.after.filter((r) => !before.results.some((b) => b.id === r.id)).length;
+    if (fresh === 0) return { tone: 'ok', text: `Stayed put: the top-1 is still #${first}, the top ${k} the same images`, short: `stayed put (top-1 #${first})` };
+    return {
+      tone: 'warn',
+      text: `The top-1 is still #${first}, but ${fresh} of the top ${k} are new`,
+      short: `top-1 kept (#${first}), ${fresh} of the top ${k} new`,
+    };
+  }
   return { tone: side.robust ? 'warn' : 'bad', text: `Fooled: the top-1 changed from #${was} to #${first}`, short: `fooled (top-1 #${was} → #${first})` };
 }
 
