@@ -147,7 +147,8 @@ def card(name, model, ck, info, extra_stages):
         'parameters': info['parameters'],
         'embeddingDim': model.config['dim'],
         'input': {'name': 'pixels', 'shape': [None, 3, SIZE, SIZE], 'range': [0, 1], 'layout': 'NCHW RGB',
-                  'normalisation': 'none (raw [0,1]; std division would multiply the Lipschitz constant)',
+                  'normalisation': ('none (raw [0,1]; std division would multiply the Lipschitz constant)' if model.robust
+                                    else 'ImageNet mean/std standardisation inside the graph, as conventional nets do'),
                   'preprocessing': 'src/model/preprocess.ts: EXIF orientation, sRGB, alpha on white, centre square '
                                    'crop, float antialiased triangle-filter resize to 224x224 (a linear map R whose '
                                    'norm is reported per image).'},

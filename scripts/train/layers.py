@@ -33,12 +33,22 @@ def affine(x, weight, bias):
     return F.linear(x, weight, bias)
 
 
+def conv_kernel(channels, kernel):
+    k = torch.empty(channels, channels, kernel, kernel)
+    nn.init.kaiming_normal_(k)
+    return nn.Parameter(k / math.sqrt(channels))
+
+
+def dense_weight(features):
+    w = torch.empty(features, features)
+    nn.init.xavier_normal_(w)
+    return nn.Parameter(w)
+
+
 class SLLConv(nn.Module):
     def __init__(self, channels: int, kernel: int = 3):
         super().__init__()
-        self.kernel = nn.Parameter(torch.empty(channels, channels, kernel, kernel))
-        nn.init.kaiming_normal_(self.kernel)
-        self.kernel.data /= math.sqrt(channels)
+        self.kernel = conv_kernel(channels, kernel)
         self.bias = nn.Parameter(torch.zeros(channels))
         self.log_q = nn.Parameter(torch.zeros(channels))
         self.pad = kernel // 2
@@ -58,8 +68,7 @@ class SLLConv(nn.Module):
 class SLLDense(nn.Module):
     def __init__(self, features: int):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(features, features))
-        nn.init.xavier_normal_(self.weight)
+        self.weight = dense_weight(features)
         self.bias = nn.Parameter(torch.zeros(features))
         self.log_q = nn.Parameter(torch.zeros(features))
 
@@ -99,9 +108,7 @@ class FreeConv(nn.Module):
 
     def __init__(self, channels: int, kernel: int = 3):
         super().__init__()
-        self.kernel = nn.Parameter(torch.empty(channels, channels, kernel, kernel))
-        nn.init.kaiming_normal_(self.kernel)
-        self.kernel.data /= math.sqrt(channels)
+        self.kernel = conv_kernel(channels, kernel)
         self.bias = nn.Parameter(torch.zeros(channels))
         self.scale = nn.Parameter(torch.full((channels,), 0.1))
         self.pad = kernel // 2
@@ -114,8 +121,7 @@ class FreeConv(nn.Module):
 class FreeDense(nn.Module):
     def __init__(self, features: int):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(features, features))
-        nn.init.xavier_normal_(self.weight)
+        self.weight = dense_weight(features)
         self.bias = nn.Parameter(torch.zeros(features))
         self.scale = nn.Parameter(torch.full((features,), 0.1))
 

@@ -9,6 +9,9 @@ Input: RGB 3x224x224 in [0, 1], no normalisation. Layout (robust):
   sum-pool / 7 (operator norm exactly 1: a sum of 49 terms divided by sqrt(49))
   SpectralLinear w3->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
   z -> [z, 1] / ||[z, 1]||   (sound projection, see project_to_sphere)
+The baseline has the same layout with free weights, standardises its input with the ImageNet mean/std as
+conventional networks do (dividing by std < 1 is one of the things that makes them sensitive), and ends with a
+plain x/||x||.
 """
 import torch
 import torch.nn.functional as F
@@ -17,6 +20,18 @@ from torch import nn
 from layers import FreeConv, FreeDense, FreeLinear, SLLConv, SLLDense, SpectralLinear, affine
 
 SIZE = 224
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def standardize(x):
+    mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype)[None, :, None, None]
+    std = torch.tensor(IMAGENET_STD, dtype=x.dtype)[None, :, None, None]
+    return (x - mean) / std
+
+
+def standardize_vjp(g):
+    return g / torch.tensor(IMAGENET_STD, dtype=g.dtype)[None, :, None, None]
 
 
 def unshuffle(x, r):
@@ -59,6 +74,8 @@ class Backbone(nn.Module):
         self.head_out = Linear(hidden, dim - 1 if robust else dim)
 
     def features(self, x):
+        if not self.robust:
+            x = standardize(x)
         for i, (proj, stage) in enumerate(zip(self.proj, self.stages)):
             x = proj(unshuffle(x, 8 if i == 0 else 2))
             for layer in stage:
@@ -82,6 +99,9 @@ class Frozen(nn.Module):
         self.robust = model.robust
         self.ops = []  # (kind, tensors...)
         with torch.no_grad():
+            if not model.robust:
+                self.ops.append(('standardize',))
+
             def weight_of(linear):
                 return linear.normalized_weight() if model.robust else linear.weight
 
@@ -109,7 +129,10 @@ class Frozen(nn.Module):
         saved = []
         for op in self.ops:
             kind = op[0]
-            if kind == 'unshuffle':
+            if kind == 'standardize':
+                x = standardize(x)
+                saved.append(None)
+            elif kind == 'unshuffle':
                 x = unshuffle(x, op[1])
                 saved.append(None)
             elif kind == 'linear':
@@ -146,7 +169,9 @@ class Frozen(nn.Module):
             g = g[:, :-1]
         for op, keep in zip(reversed(self.ops), reversed(saved)):
             kind = op[0]
-            if kind == 'unshuffle':
+            if kind == 'standardize':
+                g = standardize_vjp(g)
+            elif kind == 'unshuffle':
                 g = unshuffle_vjp(g, op[1])
             elif kind == 'linear':
                 w = op[1]

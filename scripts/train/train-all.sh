@@ -10,9 +10,9 @@ CACHE=${TRAIN_CACHE:-cache/train}
 CKPT=${TRAIN_CHECKPOINTS:-.checkpoints}
 PY=${PYTHON:-/usr/bin/python3}
 export OPENBLAS_NUM_THREADS=1
-DISTILL_STEPS=${DISTILL_STEPS:-2000}
-HINGE_STEPS=${HINGE_STEPS:-250}
-BASELINE_STEPS=${BASELINE_STEPS:-1000}
+DISTILL_STEPS=${DISTILL_STEPS:-1200}
+HINGE_STEPS=${HINGE_STEPS:-300}
+BASELINE_STEPS=${BASELINE_STEPS:-500}
 
 [ -f "$CACHE/meta.json" ] || npx tsx scripts/train/prepare-data.ts --data "$DATA" --teacher "$TEACHER/mobilenet_v2.onnx" --out "$CACHE"
 $PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" --name lipsim-distill --steps "$DISTILL_STEPS"
