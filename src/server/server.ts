@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JobManager } from '../attack/index.js';
 import { ComparisonService } from '../compare/comparisonService.js';
@@ -25,7 +26,23 @@ export interface ServerOptions {
   readonly maxPixels?: number;
   /** Attack comparisons running at once (each attacks two models); one more is refused with 429. Default 2. */
   readonly maxAttacks?: number;
+  readonly timeouts?: Partial<ServerTimeouts>;
 }
+
+/** Cuts off slow or stalled clients, so a few of them cannot hold the server's sockets forever. */
+export interface ServerTimeouts {
+  /** Until the request headers are complete. */
+  readonly headersMs: number;
+  /** Until the whole request, body included, has arrived: bounds a stalled upload (responses may last longer). */
+  readonly requestMs: number;
+  /** An idle keep-alive connection between requests. */
+  readonly keepAliveMs: number;
+  /** Node enforces the first two on this interval, not per socket. */
+  readonly checkIntervalMs: number;
+}
+
+/** A 20 MB upload still fits `requestMs` at about 1.5 Mbit/s. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 20_000, requestMs: 120_000, keepAliveMs: 5_000, checkIntervalMs: 5_000 };
 
 export interface RunningServer {
   readonly url: string;
@@ -51,7 +68,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const app = createApp({ search, corpus, attacks, card: embedder.card, maxUploadBytes: options.maxUploadBytes });
   const host = options.host ?? '127.0.0.1';
-  const server = app.listen(options.port, host);
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    app,
+  );
+  server.listen(options.port, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -15,6 +15,8 @@ declare module 'express-serve-static-core' {
   }
 }
 
+const malformedMultipart = () => new ApiError(400, 'bad_upload', 'the multipart body is malformed: check its boundary and that it was sent whole');
+
 /**
  * Accepts one image as the multipart field `image` (forms) or as a raw `image/*` body (scripts), in memory up
  * to `maxBytes`. Anything else is a 415; an empty upload is a 400 unless `optional` (then req.imageUpload is
@@ -28,7 +30,8 @@ export function imageUpload(maxBytes: number, { optional = false } = {}): Reques
   const raw = express.raw({ type: 'image/*', limit: maxBytes });
 
   const pick: RequestHandler = (req, _res, next) => {
-    if (req.is('multipart/form-data')) return multipart(req, _res, next);
+    // The multipart parser's own errors (no boundary, a cut body, a broken part header) are the client's doing.
+    if (req.is('multipart/form-data')) return multipart(req, _res, (err?: unknown) => next(err && !(err instanceof multer.MulterError) ? malformedMultipart() : err));
     if (req.is('image/*')) return raw(req, _res, next);
     next(
       new ApiError(
