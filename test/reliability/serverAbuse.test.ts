@@ -186,6 +186,11 @@ describe('server under abuse (real server on 127.0.0.1, real models, real index)
     ];
     for (const [what, headers, body, status] of cases) {
       for (const path of ['/api/search', '/api/attacks']) expectApiError(await send('POST', path, headers, body), status, `${what} to ${path}`);
+      // The search form's page route shares the upload: an HTML error page, just as clean.
+      const page = await send('POST', '/search', headers, body);
+      expect(page.status, `${what} to the search page`).to.equal(status);
+      expect(page.headers['content-type']).to.match(/^text\/html/);
+      expectSafe(page, `${what} to the search page`);
     }
     await expectStillServing();
   });
