@@ -1,8 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ingest } from '../ingest/ingestService.js';
+import { DEFAULT_INGEST_MAX_PIXELS } from '../ingest/probe.js';
+import { writeThumbnail } from '../ingest/thumbnails.js';
 import { Embedder } from '../model/embedder.js';
-import { loadModelInput } from '../model/preprocess.js';
+import { decodeImage, loadModelInput, toModelInput } from '../model/preprocess.js';
 import { type Repeated, msSince, repeated } from './stats.js';
 
 export interface IngestThroughputOptions {
@@ -27,6 +31,13 @@ export interface IngestThroughput {
   readonly rawImagesPerSecond: Repeated;
   /** median ingest rate / median raw rate. */
   readonly ratio: number;
+  /** Wall time per image of what a decode worker does (decode, model input, thumbnail), one image at a time. */
+  readonly decodeMsPerImage: Repeated;
+  /**
+   * The ratio to expect when decoding and inference share the same cores: the model's CPU time per image
+   * (cores × 1000 / raw rate) over that plus the decode time. Above it needs idle cores (or a GPU) to decode on.
+   */
+  readonly sharedCoresCeiling: number;
   readonly target: number;
   readonly meetsTarget: boolean;
 }
@@ -38,6 +49,17 @@ async function rawPass(embedder: Embedder, inputs: readonly Float32Array[], batc
   const started = performance.now();
   for (let i = 0; i < inputs.length; i += batchSize) await embedder.embed(inputs.slice(i, i + batchSize));
   return inputs.length / (msSince(started) / 1000);
+}
+
+/** Mean wall milliseconds per image of the decode workers' job, done here one image at a time. */
+async function decodePass(images: readonly string[], thumbnails: string): Promise<number> {
+  const started = performance.now();
+  for (const [i, file] of images.entries()) {
+    const image = await decodeImage(await readFile(file), DEFAULT_INGEST_MAX_PIXELS);
+    toModelInput(image);
+    await writeThumbnail(join(thumbnails, `${i}.webp`), image);
+  }
+  return msSince(started) / images.length;
 }
 
 /**
@@ -53,9 +75,13 @@ export async function measureIngestThroughput(options: IngestThroughputOptions):
   const raw: number[] = [];
   const pipeline: number[] = [];
   const endToEnd: number[] = [];
+  const decode: number[] = [];
   let indexDir = '';
   try {
     for (let run = 0; run < repeats; run++) {
+      const thumbnails = mkdtempSync(join(workDir, 'thumbs-'));
+      decode.push(await decodePass(images, thumbnails));
+      rmSync(thumbnails, { recursive: true, force: true });
       raw.push(await rawPass(embedder, inputs, batchSize));
       if (indexDir) rmSync(indexDir, { recursive: true, force: true });
       indexDir = mkdtempSync(join(workDir, 'ingest-'));
@@ -71,6 +97,8 @@ export async function measureIngestThroughput(options: IngestThroughputOptions):
   const ingestRate = repeated(pipeline);
   const rawRate = repeated(raw);
   const ratio = ingestRate.median / rawRate.median;
+  const decodeMs = repeated(decode);
+  const inferenceCoreMs = (availableParallelism() * 1000) / rawRate.median;
   return {
     figures: {
       images: images.length,
@@ -80,6 +108,8 @@ export async function measureIngestThroughput(options: IngestThroughputOptions):
       ingestEndToEndImagesPerSecond: repeated(endToEnd),
       rawImagesPerSecond: rawRate,
       ratio,
+      decodeMsPerImage: decodeMs,
+      sharedCoresCeiling: inferenceCoreMs / (inferenceCoreMs + decodeMs.median),
       target: INGEST_RATIO_TARGET,
       meetsTarget: ratio >= INGEST_RATIO_TARGET,
     },

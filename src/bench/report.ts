@@ -55,6 +55,9 @@ export function renderMarkdown(r: BenchReport): string {
   lines.push(
     `| Ingest vs raw onnxruntime (${i.images} images, batch ${i.batchSize}, cpu) | ${i.ingestImagesPerSecond.median.toFixed(1)} vs ${i.rawImagesPerSecond.median.toFixed(1)} images/s = **${i.ratio.toFixed(2)}** | ≥ ${i.target} | ${met(i.meetsTarget)} |`,
   );
+  lines.push(
+    `| Decode path per image (decode, model input, thumbnail) | ${ms(i.decodeMsPerImage.median)} ms; expected ratio when decoding shares the ${m.cores} cores with inference: ${i.sharedCoresCeiling.toFixed(2)} | — | — |`,
+  );
   const q = r.query;
   for (const [label, kind] of [['by id', q.byId], ['by upload', q.byUpload]] as const) {
     lines.push(

@@ -54,6 +54,8 @@ describe('npm run bench -- --quick (report completeness, not figures)', function
     expect(ingest.images).to.equal(report.corpus.images);
     expect(ingest.ingestImagesPerSecond.runs).to.have.length(3);
     expect(ingest.rawImagesPerSecond.runs).to.have.length(3);
+    expect(ingest.decodeMsPerImage.runs).to.have.length(3);
+    expect(ingest.sharedCoresCeiling).to.be.within(0, 1);
     expect(ingest.ratio).to.be.closeTo(ingest.ingestImagesPerSecond.median / ingest.rawImagesPerSecond.median, 1e-9);
     for (const kind of [query.byId, query.byUpload]) {
       expect(kind.queries).to.be.above(0);
@@ -81,7 +83,7 @@ describe('npm run bench -- --quick (report completeness, not figures)', function
   it('writes a markdown table with a row per headline figure', () => {
     expect(markdown).to.match(/^# Benchmarks \(quick\)/);
     expect(markdown).to.include(report.machine.model.sha256.slice(0, 16));
-    for (const row of ['Ingest vs raw onnxruntime', 'Query by id', 'Query by upload', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail']) {
+    for (const row of ['Ingest vs raw onnxruntime', 'Decode path per image', 'Query by id', 'Query by upload', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail']) {
       expect(markdown.split('\n').some((line) => line.startsWith(`| ${row}`)), row).to.equal(true);
     }
   });
