@@ -74,11 +74,12 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     semanticRetrieval[m.label] = evaluateSemanticRetrieval(annotated.map((f) => byFile.get(f)!), annotated.map((f) => categories.get(f)!));
   }
 
-  // 3. Certified retrieval: near-copy queries (JPEG copies of corpus photos) and novel ones (leave-one-out).
+  // 3. Certified retrieval (LipSim): near-copy queries (JPEG copies of corpus photos), novel ones (leave-one-out).
   o.log('certified retrieval');
   const certifiedRetrieval: EvalReport['certifiedRetrieval'] = {};
   const copies = await Promise.all(cocoFiles.map(async (f, i) => applyTransform('jpeg', await readFile(join(cocoDir, f)), seededRandom(o.seed + i))));
-  for (const m of models.slice(0, students.length)) {
+  // Only a proven 1-Lipschitz model has certificates: the baseline's "radii" would be claims without a proof.
+  for (const m of models.filter((model) => cards[model.label as ModelName]?.card.robust)) {
     const corpus = cocoVectors.get(m.label)!;
     const nearCopies = await embedPhotos(m, copies);
     certifiedRetrieval[m.label] = {
