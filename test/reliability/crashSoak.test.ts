@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import sharp from 'sharp';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { HnswIndex } from '../../src/index/hnswIndex.js';
 import type { IngestSummary } from '../../src/ingest/ingestService.js';
@@ -21,7 +22,7 @@ const SEED = Number(process.env.LIPSEARCH_SOAK_SEED ?? Date.now() % 1_000_000);
 const CLI = join(PROJECT_ROOT, 'src', 'cli', 'ingest.ts');
 
 function spawnIngest(photos: string, indexDir: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, photos, '--index', indexDir, '--batch', '8', '--device', 'cpu', '--json'], {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, photos, '--index', indexDir, '--batch', '4', '--device', 'cpu', '--json'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -52,9 +53,10 @@ function committed(indexDir: string): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A photo folder of every COCO image, a few copies under other names, and broken files. */
-function soakCorpus(photos: string): { readable: Map<string, string>; broken: string[] } {
+/** A photo folder of every COCO image, mirrored versions of some (new content), copies under other names, and broken files. */
+async function soakCorpus(photos: string): Promise<{ readable: Map<string, string>; broken: string[] }> {
   const files = copyCoco(photos, cocoFiles(1_000).length);
+  await Promise.all(files.slice(0, 66).map((file) => sharp(file).flop().jpeg().toFile(join(photos, `mirrored-${basename(file)}`))));
   for (const file of files.slice(0, 10)) copyFileSync(file, join(photos, `copy-${basename(file)}`));
   const jpeg = readFileSync(files[0]);
   const broken = [
@@ -133,10 +135,11 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
   it('after every kill the restarted ingest finishes the job: the index equals the readable files', async () => {
     const photos = join(root, 'photos');
     const indexDir = join(root, 'index');
-    const { readable, broken } = soakCorpus(photos);
+    const { readable, broken } = await soakCorpus(photos);
     const total = new Set(readable.values()).size;
     const rng = seededRandom(SEED);
     const kills: string[] = [];
+    let killedMidIngest = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const before = committed(indexDir);
       const child = spawnIngest(photos, indexDir);
@@ -145,18 +148,22 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
       void outcome.then(() => (done = true));
       if (rng() < 0.3) {
         // Anywhere from start-up (lock, SQLite open, repair, model load) to the first batches.
-        await sleep(rng() * 4000);
+        await sleep(rng() * 1500);
       } else {
         // Mid-ingest: a random number of further commits, spread so the job lasts all rounds, then a random instant.
-        const target = before + 1 + Math.floor(rng() * Math.max(1, (2 * (total - before)) / (ROUNDS - round)));
-        while (!done && committed(indexDir) < Math.min(target, total)) await sleep(20);
-        await sleep(rng() * 300);
+        const target = before + 1 + Math.floor(rng() * Math.max(1, (total - before) / (ROUNDS - round)));
+        while (!done && committed(indexDir) < Math.min(target, total)) await sleep(10);
+        await sleep(rng() * 50);
       }
       child.kill('SIGKILL');
       const { signal, code, stderr } = await outcome;
       expect(code === 0 || signal === 'SIGKILL', `round ${round} (seed ${SEED}): ${stderr}`).to.equal(true);
-      kills.push(`${before}→${committed(indexDir)}${signal ? '' : ' (finished)'}`);
+      const after = committed(indexDir);
+      if (signal === 'SIGKILL' && after < total) killedMidIngest++;
+      kills.push(`${before}→${after}${signal ? '' : ' (finished)'}`);
     }
+    // Most kills must have hit an unfinished ingest (the rest: start-up, or a run with nothing left to do).
+    expect(killedMidIngest, `seed ${SEED}, kills ${kills.join(', ')}`).to.be.at.least(ROUNDS / 2);
     const last = await exited(spawnIngest(photos, indexDir));
     expect(last.code, `seed ${SEED}, kills ${kills.join(', ')}: ${last.stderr}`).to.equal(0);
     const summary = JSON.parse(last.stdout) as IngestSummary;
