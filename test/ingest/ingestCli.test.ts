@@ -1,52 +1,20 @@
 import { expect } from 'chai';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { PROJECT_ROOT } from '../../src/config.js';
 import { HnswIndex } from '../../src/index/hnswIndex.js';
 import type { IngestSummary } from '../../src/ingest/ingestService.js';
 import { ImageStore } from '../../src/store/imageStore.js';
 import { hnswPath, indexLayout } from '../../src/store/indexLayout.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
+import { cliExited, committedImages, spawnIngestCli } from '../helpers/ingestCli.js';
 import { copyCoco, tempDir } from '../helpers/tempFolders.js';
 
-const CLI = join(PROJECT_ROOT, 'src', 'cli', 'ingest.ts');
+const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => cliExited(spawnIngestCli(args, env));
 
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
-
-const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => finished(spawnCli(args, env));
-
-/** Images committed so far, read as the server would (read-only, while the writer works). */
-function committed(indexDir: string): number {
-  if (!existsSync(indexLayout(indexDir).database)) return 0;
-  try {
-    const store = ImageStore.open(indexDir, { readonly: true });
-    try {
-      return store.count();
-    } finally {
-      store.close();
-    }
-  } catch {
-    return 0; // schema not created yet
-  }
-}
 
 async function waitFor(condition: () => boolean, what: string, child: ChildProcess): Promise<void> {
   while (!condition()) {
@@ -101,18 +69,18 @@ describe('npm run ingest (the CLI as a child process)', () => {
 
     const crashed = join(root, 'crashed');
     for (const killAt of [8, 60]) {
-      const child = spawnCli(args(crashed));
-      const outcome = finished(child);
-      await waitFor(() => committed(crashed) >= killAt, `${killAt} images were committed`, child);
+      const child = spawnIngestCli(args(crashed));
+      const outcome = cliExited(child);
+      await waitFor(() => committedImages(crashed) >= killAt, `${killAt} images were committed`, child);
       if (killAt === 8) {
-        // Meanwhile a second writer is turned away with a clear message (readers, like committed(), are not).
+        // Meanwhile a second writer is turned away with a clear message (readers, like committedImages(), are not).
         const second = await runCli(args(crashed));
         expect(second.code).to.equal(1);
         expect(second.stderr).to.match(/another ingest \(pid \d+\) is writing this index/);
       }
       child.kill('SIGKILL');
       expect((await outcome).signal).to.equal('SIGKILL');
-      expect(committed(crashed)).to.be.below(referenceSummary.images); // really killed in the middle
+      expect(committedImages(crashed)).to.be.below(referenceSummary.images); // really killed in the middle
     }
     const resumed = await runCli(args(crashed));
     expect(resumed.code, resumed.stderr).to.equal(0);

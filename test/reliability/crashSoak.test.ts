@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import { PROJECT_ROOT } from '../../src/config.js';
 import { HnswIndex } from '../../src/index/hnswIndex.js';
 import type { IngestSummary } from '../../src/ingest/ingestService.js';
 import { Embedder } from '../../src/model/embedder.js';
@@ -14,41 +12,14 @@ import { ImageStore } from '../../src/store/imageStore.js';
 import { hnswPath, indexLayout } from '../../src/store/indexLayout.js';
 import { seededRandom } from '../../src/util/random.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
+import { cliExited, committedImages, spawnIngestCli } from '../helpers/ingestCli.js';
 import { copyCoco, sha256File, tempDir } from '../helpers/tempFolders.js';
 
 /** Kill-and-restart rounds; `npm run test:soak` runs 20. */
 const ROUNDS = Number(process.env.LIPSEARCH_SOAK_ROUNDS ?? 10);
 const SEED = Number(process.env.LIPSEARCH_SOAK_SEED ?? Date.now() % 1_000_000);
-const CLI = join(PROJECT_ROOT, 'src', 'cli', 'ingest.ts');
-
-function spawnIngest(photos: string, indexDir: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, photos, '--index', indexDir, '--batch', '4', '--device', 'cpu', '--json'], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
-
-/** Images committed so far, read as the server would (read-only, beside the writer). */
-function committed(indexDir: string): number {
-  if (!existsSync(indexLayout(indexDir).database)) return 0;
-  try {
-    const store = ImageStore.open(indexDir, { readonly: true });
-    try {
-      return store.count();
-    } finally {
-      store.close();
-    }
-  } catch {
-    return 0; // schema not created yet
-  }
+function spawnIngest(photos: string, indexDir: string) {
+  return spawnIngestCli([photos, '--index', indexDir, '--batch', '4', '--device', 'cpu', '--json']);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -141,9 +112,9 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
     const kills: string[] = [];
     let killedMidIngest = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const before = committed(indexDir);
+      const before = committedImages(indexDir);
       const child = spawnIngest(photos, indexDir);
-      const outcome = exited(child);
+      const outcome = cliExited(child);
       let done = false;
       void outcome.then(() => (done = true));
       if (rng() < 0.3) {
@@ -152,19 +123,19 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
       } else {
         // Mid-ingest: a random number of further commits, spread so the job lasts all rounds, then a random instant.
         const target = before + 1 + Math.floor(rng() * Math.max(1, (total - before) / (ROUNDS - round)));
-        while (!done && committed(indexDir) < Math.min(target, total)) await sleep(10);
+        while (!done && committedImages(indexDir) < Math.min(target, total)) await sleep(10);
         await sleep(rng() * 50);
       }
       child.kill('SIGKILL');
       const { signal, code, stderr } = await outcome;
       expect(code === 0 || signal === 'SIGKILL', `round ${round} (seed ${SEED}): ${stderr}`).to.equal(true);
-      const after = committed(indexDir);
+      const after = committedImages(indexDir);
       if (signal === 'SIGKILL' && after < total) killedMidIngest++;
       kills.push(`${before}→${after}${signal ? '' : ' (finished)'}`);
     }
     // Most kills must have hit an unfinished ingest (the rest: start-up, or a run with nothing left to do).
     expect(killedMidIngest, `seed ${SEED}, kills ${kills.join(', ')}`).to.be.at.least(ROUNDS / 2);
-    const last = await exited(spawnIngest(photos, indexDir));
+    const last = await cliExited(spawnIngest(photos, indexDir));
     expect(last.code, `seed ${SEED}, kills ${kills.join(', ')}: ${last.stderr}`).to.equal(0);
     const summary = JSON.parse(last.stdout) as IngestSummary;
     expect(summary).to.include({ images: total, failed: broken.length, interrupted: false, awaitingEmbedding: 0 });
@@ -178,7 +149,7 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
     // Kill the instant a temp HNSW file appears (the atomic save is under way).
     mkdirSync(indexDir);
     const child = spawnIngest(photos, indexDir);
-    const outcome = exited(child);
+    const outcome = cliExited(child);
     let sawTemp = false;
     const watcher = watch(indexDir, (_event, name) => {
       if (name && /vectors-[0-9a-f]+\.hnsw\.\d+\.tmp$/.test(name.toString()) && !sawTemp) {
@@ -215,7 +186,7 @@ describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} round
     for (const damage of tear) {
       const file = hnswPath(indexDir, meta().modelVersion);
       if (existsSync(file)) damage(file);
-      const resumed = await exited(spawnIngest(photos, indexDir));
+      const resumed = await cliExited(spawnIngest(photos, indexDir));
       expect(resumed.code, resumed.stderr).to.equal(0);
       expect(JSON.parse(resumed.stdout) as IngestSummary).to.include({ images: readable.size, failed: 0 });
       await checkIndex(indexDir, readable, broken, embedder);
