@@ -39,6 +39,9 @@ def parse_args():
     p.add_argument('--lr', type=float, default=2e-3)
     p.add_argument('--margin', type=float, default=0.5, help='hinge target for the certified radius')
     p.add_argument('--distill-weight', type=float, default=1.0)
+    p.add_argument('--relational-weight', type=float, default=0.0,
+                   help='weight of the in-batch neighbour-distribution term (hinge stage)')
+    p.add_argument('--temperature', type=float, default=0.1, help='softmax temperature of that term')
     p.add_argument('--widths', default='48,96,192')
     p.add_argument('--depths', default='3,3,3')
     p.add_argument('--dim', type=int, default=256)
@@ -82,9 +85,26 @@ def batch_pixels(pixels, idx, views):
     return torch.from_numpy(pixels[idx, views].astype(np.float32) / 255.0)
 
 
+def relational(u, t, temperature):
+    """KL divergence from the teacher's in-batch neighbour distribution to the student's (self excluded): it
+    trains who-is-close-to-whom, which is what retrieval ranks by, rather than each absolute position."""
+    self_mask = torch.eye(len(u), dtype=torch.bool)
+    s = (u @ u.t() / temperature).masked_fill(self_mask, float('-inf'))
+    r = (t @ t.t() / temperature).masked_fill(self_mask, float('-inf'))
+    p = torch.softmax(r, dim=1)
+    return (p * (torch.log_softmax(r, 1) - torch.log_softmax(s, 1)).masked_fill(self_mask, 0)).sum(1).mean()
+
+
+def precision_at_10(emb, labels):
+    sim = (emb @ emb.t()).fill_diagonal_(float('-inf'))
+    top = sim.topk(10, dim=1).indices
+    return (labels[top] == labels[:, None]).float().mean().item()
+
+
 @torch.no_grad()
-def validate(model, pixels, targets, val_idx):
-    """Cosine to the teacher target on clean views; copy recall@1: crop views queried among clean views."""
+def validate(model, pixels, targets, val_idx, clothing_labels):
+    """Cosine to the teacher target on clean views; copy recall@1: crop views queried among clean views;
+    precision@10 by class among the clean views of the held-out clothing photos."""
     model.eval()
     emb = []
     for view in (0, 2, 3):
@@ -99,7 +119,9 @@ def validate(model, pixels, targets, val_idx):
     hits = 0
     for q in emb[1:]:
         hits += ((q @ emb[0].t()).argmax(1) == torch.arange(len(val_idx))).sum().item()
-    return {'cosine_to_teacher': cosine, 'copy_recall_at_1': hits / (2 * len(val_idx))}
+    clothing = clothing_labels >= 0
+    p10 = precision_at_10(emb[0][clothing], clothing_labels[clothing]) if clothing.sum() > 10 else None
+    return {'cosine_to_teacher': cosine, 'copy_recall_at_1': hits / (2 * len(val_idx)), 'clothing_p10': p10}
 
 
 def main():
@@ -112,6 +134,9 @@ def main():
     splits = np.array([it['split'] for it in meta['items']])
     train_idx, val_idx = np.where(splits == 'train')[0], np.where(splits == 'val')[0]
     targets = fit_targets(teacher, train_idx, a.dim, a.out)
+    classes = sorted({it['label'] for it in meta['items'] if it['source'] == 'clothing'})
+    clothing_labels = torch.tensor([classes.index(meta['items'][i]['label']) if meta['items'][i]['source'] == 'clothing'
+                                    else -1 for i in val_idx])
     widths = tuple(int(w) for w in a.widths.split(','))
     depths = tuple(int(d) for d in a.depths.split(','))
     model = Backbone(robust=not a.baseline, widths=widths, depths=depths, dim=a.dim)
@@ -160,6 +185,10 @@ def main():
             hinge = torch.relu(a.margin - radius).mean()
             loss = hinge + a.distill_weight * distill
             extra = {'hinge': hinge.item(), 'median_radius': radius.median().item()}
+            if a.relational_weight:
+                rel = relational(both, t, a.temperature)
+                loss = loss + a.relational_weight * rel
+                extra['relational'] = rel.item()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -169,7 +198,7 @@ def main():
             rec = {'step': step, 'lr': lr, 'loss': loss.item(), 'distill_rmse': distill.sqrt().item(),
                    'elapsed_s': round(elapsed), 'img_per_s': round(step * a.batch / max(elapsed, 1e-9), 1), **extra}
             if len(val_idx) and (step % (5 * a.checkpoint_every) == 0 or step == a.steps):
-                rec.update(validate(model, pixels, targets, val_idx))
+                rec.update(validate(model, pixels, targets, val_idx, clothing_labels))
             history.append(rec)
             print(json.dumps(rec), flush=True)
         if step % a.checkpoint_every == 0 or step == a.steps:
