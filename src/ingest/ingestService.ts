@@ -439,6 +439,7 @@ class IngestRun {
         model: 'lipsim',
         device: this.options.device ?? 'auto',
         threads: this.options.threads,
+        spinWait: false, // the decode workers share these cores
         modelsDir: this.options.modelsDir,
       });
       // Opened early on purpose; a failure surfaces where the consumer awaits it, not as an unhandled rejection.

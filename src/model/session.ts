@@ -9,6 +9,12 @@ export interface SessionOptions {
   readonly device?: Device;
   /** onnxruntime intra-op threads; default: onnxruntime's choice (all cores). */
   readonly threads?: number;
+  /**
+   * Whether onnxruntime's threads spin while waiting for work (its default, best for a process that only
+   * runs the model). Set it false when other CPU work shares the cores: ingest's decode workers get the
+   * cycles the spinning would burn.
+   */
+  readonly spinWait?: boolean;
 }
 
 export class DeviceUnavailableError extends Error {
@@ -39,6 +45,9 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.spinWait === false
+      ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }
+      : {}),
   };
   if (device !== 'cpu') {
     const providerFile = cudaProviderPath();
