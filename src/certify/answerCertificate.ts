@@ -1,5 +1,5 @@
 import { pairRadius, unscoredRadius } from './orderRadius.js';
-import { assertUnitVector, cosineDistance, type Vector } from './sphere.js';
+import { assertUnitVector, checkedCosineDistance, cosineDistance, type Vector } from './sphere.js';
 
 /** A corpus item as the query engine scored it: its id and its (unit) embedding. */
 export interface ScoredItem {
@@ -54,6 +54,9 @@ interface Bound {
   pair: LimitingPair | null;
 }
 
+/** A pair is skipped only when its lower bound clears the radius by more than float64 rounding could blur. */
+const PRUNING_SLACK = 1 + 1e-9;
+
 const unbounded = (): Bound => ({ radius: Infinity, pair: null });
 
 function tighten(bound: Bound, radius: number, ahead: number, behind: number | null): void {
@@ -64,18 +67,18 @@ function tighten(bound: Bound, radius: number, ahead: number, behind: number | n
 }
 
 /**
- * Certified radii of a top-k answer (docs/certificates.md, §5). O((k + m)·k·dim) for k answers, m challengers.
- * The set needs every answer item ahead of every outsider; the order needs only consecutive answer pairs on
- * top of the set (order is transitive); the top-1 identity follows from the order, so it takes the larger.
+ * Certified radii of a top-k answer (docs/certificates.md, §5). At most O((k + m)·k·dim) for k answers and
+ * m challengers, usually far less: see the pruning below. The set needs every answer item ahead of every
+ * outsider; the order needs only consecutive answer pairs on top of the set (order is transitive); the top-1
+ * identity follows from the order, so it takes the larger.
  */
 export function certifyAnswer(input: AnswerCertificateInput): AnswerCertificate {
   const { query, topK, challengers, otherDistanceLowerBound: lowerBound } = input;
   if (topK.length === 0) throw new RangeError('an answer needs at least one item');
   if (lowerBound !== undefined && !(lowerBound >= 0)) throw new RangeError(`lower bound ${lowerBound} must be ≥ 0`);
   assertUnitVector(query, 'query');
-  [...topK, ...challengers].forEach((item) => assertUnitVector(item.vector, `vector of item ${item.id}`, query.length));
 
-  const distance = (item: ScoredItem) => cosineDistance(query, item.vector);
+  const distance = (item: ScoredItem) => checkedCosineDistance(query, item.vector, `vector of item ${item.id}`);
   const answerDistances = topK.map(distance);
   const challengerDistances = challengers.map(distance);
   const radius = (i: number, other: ScoredItem, otherDistance: number) =>
@@ -84,22 +87,30 @@ export function certifyAnswer(input: AnswerCertificateInput): AnswerCertificate 
   const top1 = unbounded();
   const set = unbounded();
   const order = unbounded();
-  topK.forEach((item, i) => {
-    challengers.forEach((challenger, j) => {
-      const r = radius(i, challenger, challengerDistances[j]);
-      tighten(set, r, item.id, challenger.id);
-      if (i === 0) tighten(top1, r, item.id, challenger.id);
-    });
+  // Challengers nearest first. unscoredRadius(d_i, d_j) is the pair's radius for the worst placement of a
+  // vector at distance d_j (§4), so a lower bound of the actual pair radius, and it grows with d_j: once it
+  // exceeds every radius the pair could still lower, no farther challenger can lower one either. The answer
+  // is walked farthest first, whose pairs are usually the limiting ones, so the bounds tighten early.
+  const nearestFirst = challengers.map((_, j) => j).sort((a, b) => challengerDistances[a] - challengerDistances[b]);
+  for (let i = topK.length - 1; i >= 0; i--) {
+    const item = topK[i];
     if (lowerBound !== undefined) {
       const r = unscoredRadius(answerDistances[i], lowerBound);
       tighten(set, r, item.id, null);
       if (i === 0) tighten(top1, r, item.id, null);
     }
-    if (i > 0) {
-      tighten(top1, radius(0, item, answerDistances[i]), topK[0].id, item.id);
-      tighten(order, radius(i - 1, item, answerDistances[i]), topK[i - 1].id, item.id);
+    for (const j of nearestFirst) {
+      const reachable = i === 0 ? Math.max(set.radius, top1.radius) : set.radius;
+      if (unscoredRadius(answerDistances[i], challengerDistances[j]) > reachable * PRUNING_SLACK) break;
+      const r = radius(i, challengers[j], challengerDistances[j]);
+      tighten(set, r, item.id, challengers[j].id);
+      if (i === 0) tighten(top1, r, item.id, challengers[j].id);
     }
-  });
+  }
+  for (let i = 1; i < topK.length; i++) {
+    tighten(top1, radius(0, topK[i], answerDistances[i]), topK[0].id, topK[i].id);
+    tighten(order, radius(i - 1, topK[i], answerDistances[i]), topK[i - 1].id, topK[i].id);
+  }
   if (set.radius < order.radius) Object.assign(order, set);
   const top1FromOrder = order.radius > top1.radius;
 

@@ -44,6 +44,25 @@ export function cosineDistance(a: Vector, b: Vector): number {
 /** Rejects vectors the sphere geometry does not apply to (float32 unit vectors are within ~1e-6 of norm 1). */
 export function assertUnitVector(v: Vector, what: string, dim?: number): void {
   if (dim !== undefined && v.length !== dim) throw new RangeError(`${what} has ${v.length} values, expected ${dim}`);
-  const norm = Math.sqrt(dot(v, v));
+  assertUnitNorm(Math.sqrt(dot(v, v)), what);
+}
+
+function assertUnitNorm(norm: number, what: string): void {
   if (!(Math.abs(norm - 1) <= 1e-4)) throw new RangeError(`${what} is not a unit vector (norm ${norm})`);
+}
+
+/**
+ * cosineDistance(query, v) for a vector that must be a unit vector of the query's dimension, checked in the
+ * same pass over v (certificates check every vector they use; one pass instead of two).
+ */
+export function checkedCosineDistance(query: Vector, v: Vector, what: string): number {
+  if (v.length !== query.length) throw new RangeError(`${what} has ${v.length} values, expected ${query.length}`);
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    s += query[i] * v[i];
+    n += v[i] * v[i];
+  }
+  assertUnitNorm(Math.sqrt(n), what);
+  return clamp(1 - s, 0, 2);
 }

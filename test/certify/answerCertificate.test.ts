@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { certifyAnswer, type AnswerCertificate, type ScoredItem } from '../../src/certify/answerCertificate.js';
+import { pairRadius, unscoredRadius } from '../../src/certify/orderRadius.js';
 import { seededRandom } from '../../src/util/random.js';
 import {
   angleOfChord, capSamples, distance, nearUnit, randomUnit, rotate, tangent, type Rng,
@@ -147,6 +148,35 @@ describe('certify/certifyAnswer', () => {
       expect(() => certifyAnswer({ query: u, topK: [{ id: 1, vector: [1, 0, 0] }], challengers: [] })).to.throw(RangeError, /values/);
       expect(() => certifyAnswer({ query: u, topK: [], challengers: [] })).to.throw(RangeError);
       expect(() => certifyAnswer({ query: u, topK: [sorted[0]], challengers: [], otherDistanceLowerBound: NaN })).to.throw(RangeError);
+    });
+  });
+
+  describe('pruning', () => {
+    /** Every pair evaluated, no pruning: the definition the certificate must equal. */
+    function bruteForce(u: number[], topK: readonly Item[], challengers: readonly Item[], D: number) {
+      const d = (item: Item) => distance(u, item.vector);
+      const pair = (a: Item, b: Item) => pairRadius(d(a), d(b), distance(a.vector, b.vector));
+      const set = Math.min(...topK.flatMap((a) => [unscoredRadius(d(a), D), ...challengers.map((b) => pair(a, b))]));
+      const top1 = Math.min(unscoredRadius(d(topK[0]), D), ...[...topK.slice(1), ...challengers].map((b) => pair(topK[0], b)));
+      const order = Math.min(set, ...topK.slice(1).map((b, i) => pair(topK[i], b)));
+      return { set, order, top1: Math.max(top1, order) };
+    }
+
+    it('skips only pairs that cannot limit a radius: the radii equal the all-pairs minimum', () => {
+      const rng = seededRandom(11);
+      for (let n = 0; n < 40; n++) {
+        const corpus = clusteredCorpus(rng, 6 + (n % 5), 4, 25);
+        const u = nearUnit(corpus[(n * 13) % corpus.length].vector, 0.25, rng);
+        const sorted = [...corpus].sort((a, b) => distance(u, a.vector) - distance(u, b.vector));
+        const k = 1 + (n % 10);
+        const challengers = sorted.slice(k, k + 40).reverse(); // any order is accepted
+        const D = distance(u, sorted[k + 40].vector);
+        const c = certifyAnswer({ query: u, topK: sorted.slice(0, k), challengers, otherDistanceLowerBound: D });
+        const expected = bruteForce(u, sorted.slice(0, k), challengers, D);
+        expect(c.topkSetRadius).to.equal(expected.set);
+        expect(c.topkOrderRadius).to.equal(expected.order);
+        expect(c.top1Radius).to.equal(expected.top1);
+      }
     });
   });
 });
