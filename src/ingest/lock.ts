@@ -1,12 +1,13 @@
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Another live process holds the writer lock of this index. */
 export class IndexLockedError extends Error {
-  constructor(readonly lockFile: string, readonly pid: number) {
+  constructor(readonly lockFile: string, readonly pid: number | undefined) {
     super(
-      `another ingest (pid ${pid}) is writing this index; wait for it to finish. ` +
-        `If no ingest is running, delete ${lockFile}.`,
+      `another ingest${pid === undefined ? '' : ` (pid ${pid})`} is writing this index; wait for it to finish ` +
+        '(the lock is freed the moment that process ends, even if it crashes).',
     );
     this.name = 'IndexLockedError';
   }
@@ -14,6 +15,22 @@ export class IndexLockedError extends Error {
 
 export interface WriterLock {
   release(): void;
+}
+
+export interface WriterLockFiles {
+  /** The SQLite file whose exclusive transaction is the lock; it stays in the index folder. */
+  readonly lock: string;
+  /** The holder's pid, for the message a refused writer prints; present only while the lock is held. */
+  readonly holder: string;
+}
+
+function readHolder(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined; // not written yet, or removed meanwhile
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -25,49 +42,45 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The holder writes its pid just after taking the lock (over any pid a killed holder left): a writer refused
+ * in that instant waits briefly for a live holder's pid, and names none rather than a wrong one.
+ */
 function holderOf(file: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined; // vanished meanwhile
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pid = readHolder(file);
+    if (pid !== undefined && isAlive(pid)) return pid;
+    Atomics.wait(pause, 0, 0, 10);
   }
+  return undefined;
 }
 
 /**
- * Takes the one-writer lock of an index: a file created exclusively that holds our pid. A lock left by a dead
- * process (kill -9, power loss) is taken over; a live holder makes this throw IndexLockedError. Readers never
- * take it. (Two writers starting in the same instant over a stale lock could both take it over; SQLite still
- * serialises their transactions, and that race needs a crashed writer plus two simultaneous restarts.)
+ * Takes the one-writer lock of an index: an exclusive SQLite transaction on the lock file, held until release.
+ * SQLite locks with fcntl, so the kernel decides between writers starting in the same instant and frees the
+ * lock when its holder dies (kill -9, power loss): there is no stale lock to detect or take over, and no
+ * window in which two writers both hold it. Readers never take it.
  */
-export function acquireWriterLock(file: string): WriterLock {
-  mkdirSync(dirname(file), { recursive: true });
-  // The pid is written first and the lock appears complete via link(), which fails if the lock exists:
-  // nobody ever sees an empty lock file.
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${process.pid}\n`);
+export function acquireWriterLock(files: WriterLockFiles): WriterLock {
+  mkdirSync(dirname(files.lock), { recursive: true });
+  const db = new Database(files.lock, { timeout: 0 });
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        linkSync(temp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const pid = holderOf(file);
-        if (pid !== undefined && isAlive(pid)) throw new IndexLockedError(file, pid);
-        rmSync(file, { force: true }); // stale: its holder is dead
-        continue;
-      }
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          if (holderOf(file) === process.pid) rmSync(file, { force: true });
-        },
-      };
-    }
-    throw new Error(`could not take the writer lock ${file}`);
-  } finally {
-    rmSync(temp, { force: true });
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new IndexLockedError(files.lock, holderOf(files.holder));
+    throw err;
   }
+  writeFileSync(files.holder, `${process.pid}\n`);
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      rmSync(files.holder, { force: true }); // while still held: a next holder's pid file is never removed
+      db.exec('ROLLBACK');
+      db.close();
+    },
+  };
 }

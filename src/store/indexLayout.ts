@@ -11,7 +11,7 @@ export interface IndexLayout {
   /** `<sha256>.webp` thumbnails for the UI. */
   readonly thumbnails: string;
   /** Held by the one process allowed to write (see src/ingest/lock.ts). */
-  readonly writerLock: string;
+  readonly writerLock: { readonly lock: string; readonly holder: string };
 }
 
 export function indexLayout(dir: string): IndexLayout {
@@ -19,7 +19,7 @@ export function indexLayout(dir: string): IndexLayout {
     dir,
     database: join(dir, 'images.sqlite'),
     thumbnails: join(dir, 'thumbs'),
-    writerLock: join(dir, 'writer.lock'),
+    writerLock: { lock: join(dir, 'writer-lock.sqlite'), holder: join(dir, 'writer.pid') },
   };
 }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.js';
+import { IndexLockedError, acquireWriterLock } from '../../src/ingest/lock.js';
 import { ImageStore } from '../../src/store/imageStore.js';
 import { indexLayout } from '../../src/store/indexLayout.js';
 
@@ -43,5 +44,18 @@ export function committedImages(indexDir: string): number {
     }
   } catch {
     return 0; // schema not created yet
+  }
+}
+
+/** True when no process holds the index's writer lock (taking it proves it) and no holder pid is left behind. */
+export function writerLockIsFree(indexDir: string): boolean {
+  const files = indexLayout(indexDir).writerLock;
+  if (existsSync(files.holder)) return false;
+  try {
+    acquireWriterLock(files).release();
+    return true;
+  } catch (err) {
+    if (err instanceof IndexLockedError) return false;
+    throw err;
   }
 }

@@ -10,7 +10,7 @@ import type { IngestSummary } from '../../src/ingest/ingestService.js';
 import { ImageStore } from '../../src/store/imageStore.js';
 import { hnswPath, indexLayout } from '../../src/store/indexLayout.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
-import { cliExited, committedImages, spawnIngestCli } from '../helpers/ingestCli.js';
+import { cliExited, committedImages, spawnIngestCli, writerLockIsFree } from '../helpers/ingestCli.js';
 import { copyCoco, tempDir } from '../helpers/tempFolders.js';
 
 const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => cliExited(spawnIngestCli(args, env));
@@ -102,7 +102,7 @@ describe('npm run ingest (the CLI as a child process)', () => {
     expect(got.hnswIds).to.deep.equal(got.storeIds); // the HNSW file holds exactly the stored vectors
     expect(got.thumbnails).to.deep.equal(want.thumbnails); // one per image, no temp files
     expect(readdirSync(crashed).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
-    expect(existsSync(indexLayout(crashed).writerLock)).to.equal(false);
+    expect(writerLockIsFree(crashed)).to.equal(true);
   });
 
   it('exits 0 despite broken files, or 3 with --strict, and prints a readable summary', async () => {

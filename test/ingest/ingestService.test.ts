@@ -8,8 +8,9 @@ import { type IngestOptions, ModelMismatchError, ingest } from '../../src/ingest
 import { Embedder } from '../../src/model/embedder.js';
 import { decodeImage, loadModelInput } from '../../src/model/preprocess.js';
 import { ImageStore } from '../../src/store/imageStore.js';
-import { hnswPath, indexLayout, thumbnailPath } from '../../src/store/indexLayout.js';
+import { hnswPath, thumbnailPath } from '../../src/store/indexLayout.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
+import { writerLockIsFree } from '../helpers/ingestCli.js';
 import { copyCoco, sha256File, tempDir } from '../helpers/tempFolders.js';
 
 /** A PNG whose header claims 50000×50000 pixels: a decompression bomb in 100 bytes. */
@@ -80,7 +81,7 @@ describe('ingest service (real images, real model, SQLite + HNSW in a temp dir)'
     expect(summary).to.include({ found: 12, skipped: 1, added: 12, embedded: 12, failed: 0, images: 12, device: 'cpu' });
     expect(summary.embedBatches).to.equal(3);
     expect(summary.imagesPerSecond).to.be.greaterThan(0);
-    expect(existsSync(indexLayout(indexDir).writerLock)).to.equal(false);
+    expect(writerLockIsFree(indexDir)).to.equal(true);
 
     const index = await openHnsw();
     expect(index.size()).to.equal(12);

@@ -12,7 +12,7 @@ import { ImageStore } from '../../src/store/imageStore.js';
 import { hnswPath, indexLayout } from '../../src/store/indexLayout.js';
 import { seededRandom } from '../../src/util/random.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
-import { cliExited, committedImages, spawnIngestCli } from '../helpers/ingestCli.js';
+import { cliExited, committedImages, spawnIngestCli, writerLockIsFree } from '../helpers/ingestCli.js';
 import { copyCoco, sha256File, tempDir } from '../helpers/tempFolders.js';
 
 /** Kill-and-restart rounds; `npm run test:soak` runs 20. */
@@ -88,7 +88,7 @@ async function checkIndex(indexDir: string, readable: ReadonlyMap<string, string
   }
   expect(readdirSync(indexDir).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
   expect(readdirSync(indexLayout(indexDir).thumbnails).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
-  expect(existsSync(indexLayout(indexDir).writerLock)).to.equal(false);
+  expect(writerLockIsFree(indexDir)).to.equal(true);
 }
 
 describe(`crash safety soak (issue 8): SIGKILL at random points, ${ROUNDS} rounds, seed ${SEED}`, () => {
