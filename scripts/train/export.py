@@ -126,7 +126,8 @@ ROBUST_PROOF = [
 
 def card(name, model, ck, info, extra_stages):
     stages = [{'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
-               'args': {k: s['args'][k] for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight', 'steps')},
+               'args': {k: s['args'].get(k, 0.0) for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight',
+                                                            'relational_weight', 'temperature', 'steps')},
                'final': s['history'][-1] if s['history'] else None} for s in extra_stages]
     return {
         'name': name,
@@ -184,7 +185,7 @@ def main():
     inputs = torch.from_numpy(np.fromfile(os.path.join(a.golden, 'inputs.f32'), dtype=np.float32)
                               .reshape(len(files), 3, SIZE, SIZE))
     golden = {'files': files, 'models': {}}
-    runs = {'lipsim': ['lipsim-distill', 'lipsim'], 'baseline': ['baseline']}
+    runs = {'lipsim': ['lipsim-distill', 'lipsim-hinge', 'lipsim'], 'baseline': ['baseline']}
     for name, stages in runs.items():
         cks = [dict(torch.load(os.path.join(a.checkpoints, f'{s}.pt')), name=s) for s in stages]
         model, ck = load(os.path.join(a.checkpoints, f'{stages[-1]}.pt'))
