@@ -67,7 +67,7 @@ function tighten(bound: Bound, radius: number, ahead: number, behind: number | n
 }
 
 /**
- * Certified radii of a top-k answer (docs/certificates.md, §5). At most O((k + m)·k·dim) for k answers and
+ * Certified radii of a top-k answer (docs/certificates.md, §4). At most O((k + m)·k·dim) for k answers and
  * m challengers, usually far less: see the pruning below. The set needs every answer item ahead of every
  * outsider; the order needs only consecutive answer pairs on top of the set (order is transitive); the top-1
  * identity follows from the order, so it takes the larger.
@@ -88,7 +88,7 @@ export function certifyAnswer(input: AnswerCertificateInput): AnswerCertificate 
   const set = unbounded();
   const order = unbounded();
   // Challengers nearest first. unscoredRadius(d_i, d_j) is the pair's radius for the worst placement of a
-  // vector at distance d_j (§4), so a lower bound of the actual pair radius, and it grows with d_j: once it
+  // vector at distance d_j (§3), so a lower bound of the actual pair radius, and it grows with d_j: once it
   // exceeds every radius the pair could still lower, no farther challenger can lower one either. The answer
   // is walked farthest first, whose pairs are usually the limiting ones, so the bounds tighten early.
   const nearestFirst = challengers.map((_, j) => j).sort((a, b) => challengerDistances[a] - challengerDistances[b]);

@@ -15,7 +15,7 @@ export interface CopyCheckInput {
 export interface CopyCheck {
   readonly scope: 'exact' | 'index';
   readonly epsilon: number;
-  /** ε²/2: an ε-copy x of q has d(q, x) ≤ ε²/2 (docs/certificates.md, §6). */
+  /** ε²/2: an ε-copy x of q has d(q, x) ≤ ε²/2 (docs/certificates.md, §5). */
   readonly distanceThreshold: number;
   /** Scored items with d ≤ ε²/2, closest first: images q may be an ε-edit of. */
   readonly possibleCopies: readonly { readonly id: number; readonly distance: number }[];

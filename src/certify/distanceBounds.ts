@@ -7,7 +7,7 @@ export interface Interval {
 
 export type BoundName = 'prop41' | 'sphere' | 'equal';
 
-/** Where d(q + δ, y) can lie for every ‖δ‖₂ ≤ ε, given d = d(q, y) (docs/certificates.md, §2). */
+/** Where d(q + δ, y) can lie for every ‖δ‖₂ ≤ ε, given d = d(q, y) (docs/certificates.md, §1). */
 export interface DistanceBounds extends Interval {
   /** Prop 4.1: d ± ε, clipped to [0, 2]. */
   readonly prop41: Interval;

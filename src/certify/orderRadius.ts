@@ -10,7 +10,7 @@ export function twoAfcRadius(distanceI: number, distanceJ: number, distanceIJ: n
 }
 
 /**
- * Certified radius of "y_i strictly ahead of y_j" (docs/certificates.md, §3): every ‖δ‖₂ < r keeps
+ * Certified radius of "y_i strictly ahead of y_j" (docs/certificates.md, §2): every ‖δ‖₂ < r keeps
  * d(q + δ, y_i) < d(q + δ, y_j). It is the exact radius on the sphere, chord(π/2 − β) with cos β = c the 2AFC
  * margin, written c·√(2 / (1 + √(1 − c²))) to stay accurate for small c. It is ≥ c, and ≈ c(1 + c²/8).
  */
@@ -23,7 +23,7 @@ export function pairRadius(distanceI: number, distanceJ: number, distanceIJ: num
 
 /**
  * Certified radius of "y_i strictly ahead of every corpus item at distance ≥ D" when those items' vectors are
- * unknown (docs/certificates.md, §4): 2·sin((A_D − α_i)/4), A and α the angles of D and d_i; 0 when D ≤ d_i.
+ * unknown (docs/certificates.md, §3): 2·sin((A_D − α_i)/4), A and α the angles of D and d_i; 0 when D ≤ d_i.
  * D > 2 says there are no such items (no unit vector is farther than 2): +∞.
  */
 export function unscoredRadius(distanceI: number, otherDistanceLowerBound: number): number {

@@ -3,7 +3,7 @@ import type { AnswerCertificate } from './answerCertificate.js';
 /**
  * Radii live in model-input space (3×224×224 values in [0, 1]). Preprocessing maps an uploaded image's pixels
  * (scaled to [0, 1]) linearly to the model input with ‖R‖ ≤ resizeNorm, so an image-space edit of norm ρ moves
- * the model input by at most ρ·resizeNorm (docs/certificates.md, §7).
+ * the model input by at most ρ·resizeNorm (docs/certificates.md, §6).
  */
 
 function assertResizeNorm(resizeNorm: number): void {
