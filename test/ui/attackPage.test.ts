@@ -1,14 +1,10 @@
 import { expect } from 'chai';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { PROJECT_ROOT } from '../../src/config.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/server/server.js';
 import { MAX_ATTACK_PAGE_STEPS } from '../../src/server/attackParams.js';
+import { ARTIFACTS, launchChromium, openPage, screenshot } from '../helpers/browser.js';
 import { type TestIndex, cocoTestIndex, startTestServer } from '../helpers/testIndex.js';
-
-const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 /** Ids of a ranked list on the comparison page, in order. */
 async function rankedIds(page: Page, side: string, list: 'before' | 'after'): Promise<number[]> {
@@ -22,21 +18,16 @@ describe('attack page in a real browser (chromium, real server, real models)', (
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const shot = (name: string, target: Page = page) => target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string, target: Page = page) => screenshot(target, name);
   const finished = (target: Page = page) => target.waitForSelector('[data-attack-job] .job-status:not(.info)', { timeout: 240_000 });
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     index = await cocoTestIndex();
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
+    ({ context, page } = await openPage(browser, { acceptDownloads: true }));
   });
   afterEach(async () => context?.close());
   after(async () => {

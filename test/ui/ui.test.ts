@@ -1,13 +1,9 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { PROJECT_ROOT } from '../../src/config.js';
+import { readFileSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/server/server.js';
+import { launchChromium, openPage, screenshot } from '../helpers/browser.js';
 import { type TestIndex, cocoTestIndex, startTestServer } from '../helpers/testIndex.js';
-
-const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 /** Ids shown on a results page, in rank order (from the "image #N" links). */
 async function resultIds(page: Page): Promise<number[]> {
@@ -25,20 +21,15 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const shot = (name: string, target: Page = page) => target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string, target: Page = page) => screenshot(target, name);
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     index = await cocoTestIndex();
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
+    ({ context, page } = await openPage(browser));
   });
   afterEach(async () => context?.close());
   after(async () => {
