@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultModelsDir, loadModelCard } from '../model/card.js';
 import type { Device } from '../model/session.js';
+import { JobRegistry } from '../util/jobRegistry.js';
 import { AttackQueueFullError } from './errors.js';
 import type { AttackProgress, AttackResult } from './pgd.js';
 import { resolveAttackRequest, type AttackRequest } from './request.js';
@@ -48,7 +49,6 @@ interface Job {
   readonly createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
-  readonly listeners: Set<AttackJobListener>;
   detachSignal: () => void;
   /** Running, and asked to stop: it becomes 'cancelled' when its worker has stopped. */
   cancelRequested: boolean;
@@ -79,12 +79,9 @@ function spawnWorker(config: AttackWorkerConfig): Worker {
 export class JobManager {
   private readonly concurrency: number;
   private readonly maxQueued: number;
-  private readonly keepFinished: number;
   private readonly workerConfig: AttackWorkerConfig;
   private readonly modelsDir: string;
-  private readonly jobs = new Map<string, Job>();
-  /** Finished job ids, least recently used first. */
-  private readonly finished = new Set<string>();
+  private readonly jobs: JobRegistry<Job, AttackJobStatus>;
   private readonly queue: Job[] = [];
   private readonly pool: PoolWorker[] = [];
   private closed = false;
@@ -92,10 +89,13 @@ export class JobManager {
   constructor(options: JobManagerOptions = {}) {
     this.concurrency = options.concurrency ?? availableParallelism();
     this.maxQueued = options.maxQueued ?? 2 * this.concurrency;
-    this.keepFinished = options.keepFinished ?? 32;
+    this.jobs = new JobRegistry({
+      keepFinished: options.keepFinished ?? 32,
+      status: (job) => this.status(job),
+      isFinished: (job) => isFinished(job.state),
+    });
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new RangeError('concurrency must be ≥ 1');
     if (!(Number.isInteger(this.maxQueued) && this.maxQueued >= 0)) throw new RangeError('maxQueued must be ≥ 0');
-    if (!(Number.isInteger(this.keepFinished) && this.keepFinished >= 1)) throw new RangeError('keepFinished must be ≥ 1');
     this.modelsDir = options.modelsDir ?? defaultModelsDir();
     this.workerConfig = { modelsDir: this.modelsDir, device: options.device ?? 'cpu' };
   }
@@ -123,11 +123,10 @@ export class JobManager {
       createdAt: Date.now(),
       startedAt: null,
       finishedAt: null,
-      listeners: new Set(),
       detachSignal: () => {},
       cancelRequested: false,
     };
-    this.jobs.set(job.id, job);
+    this.jobs.add(job);
     this.queue.push(job);
     const { signal } = options;
     if (signal) {
@@ -141,23 +140,12 @@ export class JobManager {
   }
 
   get(id: string): AttackJobStatus | undefined {
-    const job = this.jobs.get(id);
-    if (!job) return undefined;
-    if (this.finished.delete(id)) this.finished.add(id); // most recently used
-    return this.status(job);
+    return this.jobs.get(id);
   }
 
-  /**
-   * Calls `listener` now and on every change (progress, state) until the job finishes. Returns the
-   * unsubscribe function, or undefined for an unknown job.
-   */
+  /** Calls `listener` now and on every change (progress, state) until the job finishes; undefined for an unknown job. */
   subscribe(id: string, listener: AttackJobListener): (() => void) | undefined {
-    const job = this.jobs.get(id);
-    if (!job) return undefined;
-    listener(this.status(job));
-    if (isFinished(job.state)) return () => {};
-    job.listeners.add(listener);
-    return () => job.listeners.delete(listener);
+    return this.jobs.subscribe(id, listener);
   }
 
   /**
@@ -165,7 +153,7 @@ export class JobManager {
    * worker has stopped, and the core is free again). False when unknown or already finished.
    */
   cancel(id: string): boolean {
-    const job = this.jobs.get(id);
+    const job = this.jobs.job(id);
     if (!job || isFinished(job.state) || job.cancelRequested) return false;
     const queued = this.queue.indexOf(job);
     if (queued >= 0) {
@@ -210,14 +198,8 @@ export class JobManager {
     };
   }
 
-  private notify(job: Job): void {
-    const status = this.status(job);
-    for (const listener of [...job.listeners]) listener(status);
-    if (isFinished(job.state)) job.listeners.clear();
-  }
-
   private notifyQueued(): void {
-    for (const job of this.queue) this.notify(job);
+    for (const job of this.queue) this.jobs.notify(job);
   }
 
   private finish(job: Job, state: 'done' | 'failed' | 'cancelled', outcome: { result?: AttackResult; error?: string } = {}): void {
@@ -226,13 +208,7 @@ export class JobManager {
     job.error = outcome.error ?? null;
     job.finishedAt = Date.now();
     job.detachSignal();
-    this.notify(job);
-    this.finished.add(job.id);
-    for (const oldest of this.finished) {
-      if (this.finished.size <= this.keepFinished) break;
-      this.finished.delete(oldest);
-      this.jobs.delete(oldest);
-    }
+    this.jobs.ended(job);
   }
 
   private dispatch(): void {
@@ -245,7 +221,7 @@ export class JobManager {
       job.state = 'running';
       job.startedAt = Date.now();
       worker.worker.postMessage({ type: 'run', jobId: job.id, request: job.request } satisfies ToWorker);
-      this.notify(job);
+      this.jobs.notify(job);
       this.notifyQueued();
     }
   }
@@ -273,7 +249,7 @@ export class JobManager {
     if (message.type === 'progress') {
       if (job.cancelRequested) return;
       job.progress = message.progress;
-      this.notify(job);
+      this.jobs.notify(job);
       return;
     }
     entry.job = null;

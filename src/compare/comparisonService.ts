@@ -17,6 +17,7 @@ import type { SearchService } from '../search/searchService.js';
 import type { SearchOptions, SearchResult } from '../search/types.js';
 import type { VectorMatrix } from '../search/vectorMatrix.js';
 import type { ImageRecord } from '../store/types.js';
+import { JobRegistry } from '../util/jobRegistry.js';
 import { BaselineCorpus, rankExactly } from './baselineCorpus.js';
 import { perturbationPng } from './perturbationImage.js';
 import {
@@ -72,7 +73,6 @@ interface Job {
   cleanSha256: string | null;
   readonly sides: Record<ModelName, Side>;
   readonly images: Map<ComparisonImageName, Buffer>;
-  readonly listeners: Set<ComparisonListener>;
   cancelRequested: boolean;
 }
 
@@ -98,12 +98,9 @@ const MODELS: readonly ModelName[] = ['lipsim', 'baseline'];
  * engine's own upload path, and re-uploading the adversarial PNG gives the same answer.
  */
 export class ComparisonService {
-  private readonly comparisons = new Map<string, Job>();
-  /** Finished comparison ids, least recently used first. */
-  private readonly finished = new Set<string>();
+  private readonly comparisons: JobRegistry<Job, ComparisonStatus>;
   private readonly cards: Record<ModelName, ModelCard>;
   private readonly maxActive: number;
-  private readonly keepFinished: number;
   private baseline: Promise<BaselineCorpus> | undefined;
   private closed = false;
 
@@ -111,7 +108,11 @@ export class ComparisonService {
     const modelsDir = options.modelsDir ?? defaultModelsDir();
     this.cards = { lipsim: loadModelCard('lipsim', modelsDir), baseline: loadModelCard('baseline', modelsDir) };
     this.maxActive = options.maxActive ?? 2;
-    this.keepFinished = options.keepFinished ?? 32;
+    this.comparisons = new JobRegistry({
+      keepFinished: options.keepFinished ?? 32,
+      status: (job) => this.status(job),
+      isFinished: (job) => isFinishedComparison(job.state),
+    });
   }
 
   /**
@@ -121,7 +122,7 @@ export class ComparisonService {
   async start(params: ComparisonParams): Promise<string> {
     if (this.closed) throw new Error('the comparison service is closed');
     await this.checkParams(params);
-    const active = [...this.comparisons.values()].filter((job) => !isFinishedComparison(job.state)).length;
+    const active = [...this.comparisons.all()].filter((job) => !isFinishedComparison(job.state)).length;
     if (active >= this.maxActive) {
       throw new AttackQueueFullError(
         `the server is already running ${active} attack comparison${active === 1 ? '' : 's'} (at most ${this.maxActive} at once); try again when one finishes`,
@@ -147,50 +148,41 @@ export class ComparisonService {
       cleanSha256: null,
       sides: { lipsim: side('lipsim'), baseline: side('baseline') },
       images: new Map(),
-      listeners: new Set(),
       cancelRequested: false,
     };
-    this.comparisons.set(job.id, job);
+    this.comparisons.add(job);
     void this.run(job);
     return job.id;
   }
 
   get(id: string): ComparisonStatus | undefined {
-    const job = this.comparisons.get(id);
-    if (!job) return undefined;
-    if (this.finished.delete(id)) this.finished.add(id); // most recently used
-    return this.status(job);
+    return this.comparisons.get(id);
   }
 
   /** Calls `listener` now and on every change until the comparison ends; undefined for an unknown id. */
   subscribe(id: string, listener: ComparisonListener): (() => void) | undefined {
-    const job = this.comparisons.get(id);
-    if (!job) return undefined;
-    listener(this.status(job));
-    if (isFinishedComparison(job.state)) return () => {};
-    job.listeners.add(listener);
-    return () => job.listeners.delete(listener);
+    return this.comparisons.subscribe(id, listener);
   }
 
   /** Stops a comparison (its attacks within a step). False when unknown, finished or already cancelling. */
   cancel(id: string): boolean {
-    const job = this.comparisons.get(id);
+    const job = this.comparisons.job(id);
     if (!job || isFinishedComparison(job.state) || job.cancelRequested) return false;
     job.cancelRequested = true;
     job.phase = 'Cancelling';
     for (const side of Object.values(job.sides)) if (side.attackId) this.options.attacks.cancel(side.attackId);
-    this.notify(job);
+    this.comparisons.notify(job);
     return true;
   }
 
   /** A PNG of a comparison (clean query, adversarial images, amplified perturbations), once made. */
   image(id: string, name: ComparisonImageName): Buffer | undefined {
-    return this.comparisons.get(id)?.images.get(name);
+    return this.comparisons.job(id)?.images.get(name);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const id of this.comparisons.keys()) this.cancel(id);
+    for (const { id } of this.comparisons.all()) this.cancel(id);
     await this.options.attacks.close();
     const baseline = await this.baseline?.catch(() => undefined);
     await baseline?.close();
@@ -306,13 +298,13 @@ export class ComparisonService {
               resolve();
             })
             .catch((err: unknown) => fail(clientMessage(err)))
-            .finally(() => this.notify(job));
+            .finally(() => this.comparisons.notify(job));
           return;
         }
         side.state = status.state;
         if (status.state === 'failed') fail(`the attack failed: ${status.error}`);
         else if (status.state === 'cancelled') resolve();
-        this.notify(job);
+        this.comparisons.notify(job);
       });
     });
   }
@@ -413,7 +405,7 @@ export class ComparisonService {
   private setPhase(job: Job, phase: string): void {
     this.throwIfCancelled(job);
     job.phase = phase;
-    this.notify(job);
+    this.comparisons.notify(job);
   }
 
   private finish(job: Job, state: 'done' | 'failed' | 'cancelled', error: string | null = null): void {
@@ -424,19 +416,7 @@ export class ComparisonService {
     for (const side of Object.values(job.sides)) {
       if (side.state === 'waiting' || side.state === 'queued' || side.state === 'running') side.state = state === 'failed' ? 'failed' : 'cancelled';
     }
-    this.notify(job);
-    job.listeners.clear();
-    this.finished.add(job.id);
-    for (const oldest of this.finished) {
-      if (this.finished.size <= this.keepFinished) break;
-      this.finished.delete(oldest);
-      this.comparisons.delete(oldest);
-    }
-  }
-
-  private notify(job: Job): void {
-    const status = this.status(job);
-    for (const listener of [...job.listeners]) listener(status);
+    this.comparisons.ended(job);
   }
 
   private status(job: Job): ComparisonStatus {

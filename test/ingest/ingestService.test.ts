@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { HnswIndex } from '../../src/index/hnswIndex.js';
 import { type IngestOptions, ModelMismatchError, ingest } from '../../src/ingest/ingestService.js';
@@ -10,27 +9,9 @@ import { decodeImage, loadModelInput } from '../../src/model/preprocess.js';
 import { ImageStore } from '../../src/store/imageStore.js';
 import { hnswPath, thumbnailPath } from '../../src/store/indexLayout.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
+import { pngBomb } from '../helpers/hostileFiles.js';
 import { writerLockIsFree } from '../helpers/ingestCli.js';
 import { copyCoco, sha256File, tempDir } from '../helpers/tempFolders.js';
-
-/** A PNG whose header claims 50000×50000 pixels: a decompression bomb in 100 bytes. */
-function pngBomb(): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(50_000, 0);
-  header.writeUInt32BE(50_000, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // RGB
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -206,7 +187,7 @@ describe('ingest service (real images, real model, SQLite + HNSW in a temp dir)'
     writeFileSync(join(photos, 'empty.jpg'), '');
     writeFileSync(join(photos, 'truncated.jpg'), jpeg.subarray(0, jpeg.length / 2));
     writeFileSync(join(photos, 'notes.jpg'), 'this is a text file, not a photo');
-    writeFileSync(join(photos, 'bomb.png'), pngBomb());
+    writeFileSync(join(photos, 'bomb.png'), pngBomb(50_000, 50_000));
     symlinkSync(join(root, 'nowhere.jpg'), join(photos, 'dangling.jpg'));
     writeFileSync(join(photos, 'notes.txt'), 'skipped quietly');
 
