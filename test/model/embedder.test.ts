@@ -17,6 +17,7 @@ interface Golden {
     direction: number[][];
     gradientStride: number;
     gradientSamples: number[][];
+    gradientFloat32Error: number[];
     gradientNorms: number[];
   }>;
 }
@@ -67,13 +68,14 @@ for (const name of ['lipsim', 'baseline'] as const) {
       await embedder.close();
     });
 
-    it('has a gradient graph that matches autograd (relative error < 1e-4)', async () => {
+    it('has a gradient graph that matches autograd (relative error < 1e-4; near a ReLU kink, within PyTorch\'s own float32 error)', async () => {
       const model = await GradientModel.open({ model: name, device: 'cpu' });
       const g = golden.models[name];
       const out = await model.run(inputs, g.direction.map((d) => Float32Array.from(d)));
       out.forEach((r, i) => {
         const sampled = Float32Array.from(g.gradientSamples[i], (_, k) => r.gradient[k * g.gradientStride]);
-        expect(relativeError(sampled, g.gradientSamples[i])).to.be.below(1e-4);
+        // Near a ReLU kink float32 runtimes disagree by up to the float32 error of PyTorch itself (export.py).
+        expect(relativeError(sampled, g.gradientSamples[i])).to.be.below(Math.max(1e-4, 2 * g.gradientFloat32Error[i]));
         expect(relativeError([norm(r.gradient)], [g.gradientNorms[i]])).to.be.below(1e-4);
         for (let j = 0; j < r.embedding.length; j++) expect(r.embedding[j]).to.be.closeTo(g.embedding[i][j], 1e-5);
       });

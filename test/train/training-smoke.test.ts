@@ -35,7 +35,8 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity'
     const common = ['--cache', cache, '--out', ckpt, '--steps', '2', '--batch', '4', '--threads', '1'];
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim-distill']);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim-hinge', '--stage', 'hinge', '--init', join(ckpt, 'lipsim-distill.pt')]);
-    run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim', '--stage', 'hinge', '--relational-weight', '1', '--init', join(ckpt, 'lipsim-hinge.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim-rel', '--stage', 'hinge', '--relational-weight', '1', '--init', join(ckpt, 'lipsim-hinge.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim', '--stage', 'hinge', '--relational-weight', '1', '--init', join(ckpt, 'lipsim-rel.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'baseline', '--baseline']);
     run(tsx, ['scripts/train/golden-inputs.ts', '--data', DATA_DIR, '--out', join(cache, 'golden')]);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', ckpt, '--golden', join(cache, 'golden'), '--models', models]);
@@ -45,8 +46,8 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity'
     expect(card.lipschitz.constant).to.equal(1);
     expect(card.lipschitz.checks.linear_max_sigma).to.be.at.most(1);
     expect(card.gradientGraph.maxRelativeErrorVsAutograd).to.be.below(1e-4);
-    expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(['lipsim-distill', 'lipsim-hinge', 'lipsim']);
-    expect(card.training.stages[2].final.relational).to.be.a('number');
+    expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim']);
+    expect(card.training.stages[3].final.relational).to.be.a('number');
     for (const name of ['lipsim', 'baseline'] as const) {
       const embedder = await Embedder.open({ model: name, modelsDir: models, device: 'cpu' });
       const inputs = await Promise.all((golden.files as string[]).map((f) => loadModelInput(dataFile(f))));
