@@ -47,7 +47,7 @@ def main():
     out = {}
     for t_scale, key in ((1.0, 'exact'), (0.5, 'halved')):
         psd, norm = float('inf'), 0.0
-        for trial in range(12):
+        for _ in range(12):
             conv = SLLConv(4)
             randomise(conv, conv.kernel)
             p, n = check(conv, (4, 7, 7), conv_operator(conv, 4, 7), t_scale)

@@ -14,7 +14,8 @@ which implies T >= W^T W (a q-weighted Gershgorin argument). The rescaling q is 
   two pixels larger, circular convolution, restrict to the grid), so W^T W = R C (E E^T) C^T R^T <= R C C^T R^T
   <= T, since E E^T is a projection and the bound holds on the torus. Costs O(25 * 9 * C^3) a step, once per
   batch, not per image. (An earlier bound, sum_c (sum_p |K_icp|)(sum_p |K_jcp|), avoided that cost but
-  penalised mixed-sign kernels such as edge detectors: 1.1-2.5x larger T on trained kernels, up to 16x.)
+  penalised mixed-sign kernels such as edge detectors: on trained kernels T was a median 1.05-2.5x larger per
+  layer, up to 16x for some channels.)
 
 Every layer has a `vjp` used by the exported gradient graph: phi's Jacobian is I - 2 W^T D W with D diagonal,
 which is symmetric, so the vector-Jacobian product is g - 2 W^T (D (W g)).
