@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { defaultCorpusDir } from '../config.js';
 import { ModelMismatchError, ingest } from '../ingest/ingestService.js';
 import { createProgressReporter } from '../ingest/progress.js';
+import { countOf } from '../util/words.js';
 import { parseServeArgs, serveUntilStopped } from './serving.js';
 
 try {
@@ -26,7 +27,7 @@ try {
     return run(true);
   });
   progress.finish();
-  console.log(`Index ready: ${summary.images} images (${summary.added} new, ${summary.reembedded} re-embedded, ${summary.failed} could not be read).`);
+  console.log(`Index ready: ${countOf(summary.images, 'image')} (${summary.added} new, ${summary.reembedded} re-embedded, ${summary.failed} could not be read).`);
   const server = await serveUntilStopped(args);
   console.log(`\nlipsearch demo is running: open ${server.url} (Ctrl-C stops it)`);
 } catch (err) {

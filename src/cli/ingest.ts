@@ -9,6 +9,7 @@ import { type IngestOptions, type IngestSummary, ModelMismatchError, defaultDeco
 import { IndexLockedError } from '../ingest/lock.js';
 import { createProgressReporter } from '../ingest/progress.js';
 import { type Device, DeviceUnavailableError } from '../model/session.js';
+import { countOf } from '../util/words.js';
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, filesFailed: 3, interrupted: 130 } as const;
 
@@ -138,7 +139,7 @@ export function formatSummary(s: IngestSummary): string {
   const lines = [
     `${s.interrupted ? 'Interrupted; kept what was done in' : 'Index'} ${s.indexDir} ` +
       `(model ${s.modelVersion.slice(0, 12)}${s.device ? `, ${s.device}` : ''})`,
-    row('found', s.found, ` image files${s.skipped ? ` (${s.skipped} other files skipped)` : ''}`),
+    row('found', s.found, ` image file${s.found === 1 ? '' : 's'}${s.skipped ? ` (${countOf(s.skipped, 'other file')} skipped)` : ''}`),
     row('added', s.added),
     row('updated', s.updated),
     row('unchanged', s.unchanged),
@@ -152,11 +153,11 @@ export function formatSummary(s: IngestSummary): string {
     lines.push(`  repaired the vector index after an interruption (+${s.repaired.added} / -${s.repaired.removed})`);
   }
   lines.push(
-    `  ${s.images} images in the index; embedded ${s.embedded} in ${s.embedBatches} model runs; ` +
+    `  ${countOf(s.images, 'image')} in the index; embedded ${s.embedded} in ${countOf(s.embedBatches, 'model run')}; ` +
       `${s.imagesPerSecond.toFixed(1)} images/s; ${s.seconds.toFixed(1)} s`,
   );
   if (s.awaitingEmbedding) {
-    lines.push(`  ${s.awaitingEmbedding} images await embedding (their files were not under the given paths)`);
+    lines.push(`  ${countOf(s.awaitingEmbedding, 'image awaits', 'images await')} embedding (their files were not under the given paths)`);
   }
   if (s.errors.length) {
     const shown = 20;

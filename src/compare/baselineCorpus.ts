@@ -21,13 +21,18 @@ export interface BaselineMatrix {
  * vectors only, so these are computed on demand from the original files and kept in memory, keyed by content
  * (sha256) under this baseline version: after an ingest only the new images are embedded.
  *
- * Scaling: the first comparison decodes and embeds every image once (a few tens of ms each on one core: seconds
- * for this corpus, hours for millions), then holds N × dim × 4 bytes (1 KiB per image at dim 256). Beyond some
- * 10^5 images the vectors belong in a side table written by the ingest, keyed by the baseline's sha256.
+ * Scaling: every image is decoded and embedded once (a few tens of ms each on one core: seconds for this corpus,
+ * hours for millions), at server start for small corpora (ComparisonService.prepareBaseline), else on the
+ * first comparison; then it holds N × dim × 4 bytes (1 KiB per image at dim 256). Beyond some 10^5 images the
+ * vectors belong in a side table written by the ingest, keyed by the baseline's sha256.
  */
 export class BaselineCorpus {
   private readonly vectors = new Map<string, Float32Array>();
   private embedding: Promise<void> = Promise.resolve();
+  /** The embedding under way, if any: callers waiting for their turn are shown its progress. */
+  private current: BaselineCorpusProgress | null = null;
+  private readonly listeners = new Set<(progress: BaselineCorpusProgress) => void>();
+  private closed = false;
 
   constructor(
     private readonly embedder: Embedder,
@@ -39,17 +44,36 @@ export class BaselineCorpus {
     return this.embedder.card.version;
   }
 
+  /** Progress of the embedding under way; null when none is. */
+  get progress(): BaselineCorpusProgress | null {
+    return this.current;
+  }
+
+  /** Images embedded so far. */
+  get size(): number {
+    return this.vectors.size;
+  }
+
   /**
    * The baseline vectors of `records` as a matrix (rows by image id), embedding those not seen yet.
-   * Concurrent callers take turns, so an image is never embedded twice.
+   * Concurrent callers take turns, so an image is never embedded twice; `onProgress` also follows the
+   * embedding a caller waits behind (e.g. the one started with the server).
    */
   async matrix(records: readonly ImageRecord[], onProgress?: (progress: BaselineCorpusProgress) => void): Promise<BaselineMatrix> {
-    const turn = this.embedding.then(() => this.embedMissing(records, onProgress));
-    this.embedding = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    await turn;
+    if (onProgress) {
+      this.listeners.add(onProgress);
+      if (this.current) onProgress(this.current);
+    }
+    try {
+      const turn = this.embedding.then(() => this.embedMissing(records));
+      this.embedding = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      await turn;
+    } finally {
+      if (onProgress) this.listeners.delete(onProgress);
+    }
     const present = records.filter((r) => this.vectors.has(r.sha256));
     const dim = this.embedder.dim;
     const packed = new Float32Array(present.length * dim);
@@ -63,24 +87,37 @@ export class BaselineCorpus {
     return vector;
   }
 
+  /** Stops an embedding under way after its current batch, then releases the model. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.embedding;
     await this.embedder.close();
   }
 
   /** Embeds what is missing (unreadable files are tried again next time); forgets images no longer in the corpus. */
-  private async embedMissing(records: readonly ImageRecord[], onProgress?: (progress: BaselineCorpusProgress) => void): Promise<void> {
+  private async embedMissing(records: readonly ImageRecord[]): Promise<void> {
     const current = new Set(records.map((r) => r.sha256));
     for (const sha of this.vectors.keys()) if (!current.has(sha)) this.vectors.delete(sha);
     const missing = records.filter((r) => !this.vectors.has(r.sha256));
-    for (let start = 0; start < missing.length; start += BATCH) {
-      onProgress?.({ embedded: start, total: missing.length });
-      const batch = missing.slice(start, start + BATCH);
-      const inputs = await Promise.all(batch.map((r) => this.loadInput(r).catch(() => null)));
-      const readable = batch.flatMap((r, i) => (inputs[i] ? [{ record: r, input: inputs[i] }] : []));
-      const vectors = await this.embedder.embed(readable.map((r) => r.input));
-      readable.forEach(({ record }, i) => this.vectors.set(record.sha256, vectors[i]));
+    if (missing.length === 0) return;
+    try {
+      for (let start = 0; start < missing.length && !this.closed; start += BATCH) {
+        this.report({ embedded: start, total: missing.length });
+        const batch = missing.slice(start, start + BATCH);
+        const inputs = await Promise.all(batch.map((r) => this.loadInput(r).catch(() => null)));
+        const readable = batch.flatMap((r, i) => (inputs[i] ? [{ record: r, input: inputs[i] }] : []));
+        const vectors = await this.embedder.embed(readable.map((r) => r.input));
+        readable.forEach(({ record }, i) => this.vectors.set(record.sha256, vectors[i]));
+      }
+      if (!this.closed) this.report({ embedded: missing.length, total: missing.length });
+    } finally {
+      this.current = null;
     }
-    onProgress?.({ embedded: missing.length, total: missing.length });
+  }
+
+  private report(progress: BaselineCorpusProgress): void {
+    this.current = progress;
+    for (const listener of this.listeners) listener(progress);
   }
 }
 

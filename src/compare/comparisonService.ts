@@ -18,6 +18,7 @@ import type { SearchOptions, SearchResult } from '../search/types.js';
 import type { VectorMatrix } from '../search/vectorMatrix.js';
 import type { ImageRecord } from '../store/types.js';
 import { JobRegistry } from '../util/jobRegistry.js';
+import { countOf } from '../util/words.js';
 import { BaselineCorpus, rankExactly } from './baselineCorpus.js';
 import { perturbationPng } from './perturbationImage.js';
 import {
@@ -52,6 +53,16 @@ export interface ComparisonServiceOptions {
 
 export type ComparisonListener = (status: ComparisonStatus) => void;
 
+/** Corpora up to this many images are embedded with the baseline model in the background at server start. */
+export const BASELINE_WARM_UP_LIMIT = 10_000;
+
+/** Where the baseline model's copy of the corpus stands, for the attack form. */
+export type BaselineStatus =
+  /** Not embedded yet: the next comparison does it first (once per server run). */
+  | { readonly state: 'pending' }
+  | { readonly state: 'embedding'; readonly embedded: number; readonly total: number }
+  | { readonly state: 'ready' };
+
 interface Side {
   readonly card: ModelCard;
   state: SideState;
@@ -74,6 +85,8 @@ interface Job {
   readonly sides: Record<ModelName, Side>;
   readonly images: Map<ComparisonImageName, Buffer>;
   cancelRequested: boolean;
+  /** Aborted on cancel: ends waits that a cancel cannot stop at their source. */
+  readonly stop: AbortController;
 }
 
 /** What a side needs to judge its attack: the clean query in model space and that model's corpus. */
@@ -102,6 +115,8 @@ export class ComparisonService {
   private readonly cards: Record<ModelName, ModelCard>;
   private readonly maxActive: number;
   private baseline: Promise<BaselineCorpus> | undefined;
+  /** The baseline corpus once its model is open (what baselineStatus reads). */
+  private openedBaseline: BaselineCorpus | undefined;
   private closed = false;
 
   constructor(private readonly options: ComparisonServiceOptions) {
@@ -149,10 +164,31 @@ export class ComparisonService {
       sides: { lipsim: side('lipsim'), baseline: side('baseline') },
       images: new Map(),
       cancelRequested: false,
+      stop: new AbortController(),
     };
     this.comparisons.add(job);
     void this.run(job);
     return job.id;
+  }
+
+  /**
+   * Embeds the corpus with the baseline model in the background when it has at most `maxImages` images, so the
+   * first comparison need not wait for it (a comparison started meanwhile waits and shows its progress).
+   */
+  prepareBaseline(maxImages = BASELINE_WARM_UP_LIMIT): void {
+    const warmUp = async () => {
+      const records = await this.searchableRecords();
+      if (records.length === 0 || records.length > maxImages || this.closed) return;
+      await (await this.baselineCorpus()).matrix(records);
+    };
+    warmUp().catch((err: unknown) => console.error('[lipsearch] embedding the corpus with the baseline model in the background failed:', err));
+  }
+
+  baselineStatus(): BaselineStatus {
+    const corpus = this.openedBaseline;
+    if (!corpus || (corpus.size === 0 && !corpus.progress)) return { state: 'pending' };
+    const progress = corpus.progress;
+    return progress ? { state: 'embedding', ...progress } : { state: 'ready' };
   }
 
   get(id: string): ComparisonStatus | undefined {
@@ -169,6 +205,7 @@ export class ComparisonService {
     const job = this.comparisons.job(id);
     if (!job || isFinishedComparison(job.state) || job.cancelRequested) return false;
     job.cancelRequested = true;
+    job.stop.abort();
     job.phase = 'Cancelling';
     for (const side of Object.values(job.sides)) if (side.attackId) this.options.attacks.cancel(side.attackId);
     this.comparisons.notify(job);
@@ -193,7 +230,7 @@ export class ComparisonService {
     const store = this.options.reader.store;
     await this.options.reader.current();
     if (query.kind === 'image' && !store.getImage(query.id)) throw new SearchError('invalid', 'unknown_image', `no image with id ${query.id}`);
-    if (query.kind === 'upload') this.options.search.cachedUpload(query.sha256); // 410 once evicted
+    if (query.kind === 'upload') this.options.search.cachedUpload(query.sha256); // 404 or 410 when not kept
     if (goal === 'targeted') {
       if (target === null || !store.getVector(target)) {
         throw new SearchError('invalid', 'invalid_target', `a targeted attack needs the id of an indexed corpus image as its target`);
@@ -224,9 +261,14 @@ export class ComparisonService {
       this.setPhase(job, 'Embedding the corpus with the baseline model');
 
       const corpus = await this.baselineCorpus();
-      const { matrix } = await corpus.matrix(await this.searchableRecords(), ({ embedded, total }) =>
-        this.setPhase(job, `Embedding the corpus with the baseline model (${embedded} of ${total} images; once per server run)`),
-      );
+      // The embedding is shared (the one started with the server, or another comparison's): a cancelled job
+      // stops waiting for it, and it goes on for the next comparison.
+      const baselineVectors = corpus.matrix(await this.searchableRecords(), ({ embedded, total }) => {
+        if (!job.cancelRequested) {
+          this.setPhase(job, `Embedding the corpus with the baseline model (${embedded} of ${countOf(total, 'image')}; once per server run)`);
+        }
+      });
+      const { matrix } = await unlessCancelled(baselineVectors, job.stop.signal);
       const baselineClean = await corpus.embed(clean);
       baseline.before = { results: this.rankBaseline(matrix, baselineClean, params.k), compared: matrix.size, radii: null };
       this.throwIfCancelled(job);
@@ -393,7 +435,10 @@ export class ComparisonService {
   }
 
   private baselineCorpus(): Promise<BaselineCorpus> {
-    this.baseline ??= this.options.openBaseline().then((embedder) => new BaselineCorpus(embedder, this.options.loadCorpusInput));
+    this.baseline ??= this.options.openBaseline().then((embedder) => {
+      this.openedBaseline = new BaselineCorpus(embedder, this.options.loadCorpusInput);
+      return this.openedBaseline;
+    });
     this.baseline.catch(() => (this.baseline = undefined)); // a failed open is retried by the next comparison
     return this.baseline;
   }
@@ -435,6 +480,16 @@ export class ComparisonService {
       }),
     };
   }
+}
+
+/** `work`'s result, or Cancelled as soon as `signal` aborts (the work itself goes on). */
+function unlessCancelled<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const cancelled = () => reject(new Cancelled());
+    if (signal.aborted) cancelled();
+    signal.addEventListener('abort', cancelled, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
+  });
 }
 
 function matrixVectors(matrix: VectorMatrix, ids: readonly number[]): Map<number, Float32Array> {

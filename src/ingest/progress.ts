@@ -19,18 +19,28 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** When the output is a file or a pipe: a line at least this often, and at every `percentStep` per cent. */
+export interface PlainLineCadence {
+  readonly intervalMs: number;
+  readonly percentStep: number;
+}
+
+export const DEFAULT_PLAIN_CADENCE: PlainLineCadence = { intervalMs: 5_000, percentStep: 5 };
+
 /**
- * A progress bar (count, rate, ETA) redrawn in place on a terminal, or a plain line every `intervalMs` when
- * the output is a file or a pipe (logs stay readable).
+ * A progress bar (count, rate, ETA) redrawn in place on a terminal. When the output is a file or a pipe, a
+ * plain line every few seconds or every few per cent, whichever comes first: a log shows both a slow run
+ * moving and a fast one's course.
  */
 export function createProgressReporter(
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
-  intervalMs = 10_000,
+  cadence: PlainLineCadence = DEFAULT_PLAIN_CADENCE,
 ): ProgressReporter {
   const tty = out.isTTY === true;
   let phase: ProgressEvent['phase'] | undefined;
   let phaseStart = 0;
   let lastDraw = 0;
+  let lastDone = 0;
   let drawn = false;
 
   const line = (e: ProgressEvent) => {
@@ -46,6 +56,13 @@ export function createProgressReporter(
     return `${e.phase} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${stats}`;
   };
 
+  /** Whether a plain (non-TTY) line is due: the phase's first or last event, enough time or enough progress. */
+  const plainLineDue = (e: ProgressEvent, now: number) => {
+    if (!drawn || e.done >= e.total) return true;
+    const stepReached = e.total > 0 && (100 * (e.done - lastDone)) / e.total >= cadence.percentStep;
+    return stepReached || now - lastDraw >= cadence.intervalMs;
+  };
+
   return {
     update(e) {
       const now = Date.now();
@@ -54,12 +71,13 @@ export function createProgressReporter(
         phase = e.phase;
         phaseStart = now;
         lastDraw = 0;
+        lastDone = 0;
         drawn = false;
       }
-      const last = e.done >= e.total;
-      if (now - lastDraw < (tty ? 100 : intervalMs) && !last) return;
-      if (!tty && last && e.total === 0) return;
+      if (tty ? now - lastDraw < 100 && e.done < e.total : !plainLineDue(e, now)) return;
+      if (!tty && e.done >= e.total && e.total === 0) return;
       lastDraw = now;
+      lastDone = e.done;
       if (tty) out.write(`\r\x1b[K${line(e)}`);
       else out.write(`${line(e)}\n`);
       drawn = true;

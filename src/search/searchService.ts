@@ -14,7 +14,7 @@ import { DEFAULT_MAX_PIXELS, decodeImage, toModelInput } from '../model/preproce
 import type { IndexReader, IndexSnapshot } from './indexReader.js';
 import { type CachedQuery, QueryImageCache, sha256Hex } from './queryImageCache.js';
 import { SearchError, unknownImage } from './searchErrors.js';
-import type { QueryDescription, Radii, SearchCertificate, SearchHit, SearchOptions, SearchResult } from './types.js';
+import type { QueryDescription, Radii, SearchCertificate, SearchHit, SearchOptions, SearchResult, SearchTimings } from './types.js';
 import { type VectorMatrix, countWithin, nearestRows } from './vectorMatrix.js';
 
 /** Scored items beyond the answer: their exact pair radii make the set radius tighter than D alone. */
@@ -23,6 +23,20 @@ export const DEFAULT_CHALLENGERS = 20;
 const MIN_EF = 64;
 /** Most possible copies a copy check lists (beyond it the answer says the list is incomplete). */
 const MAX_LISTED_COPIES = 100;
+
+/** How long embedding the query took, and whether an earlier request (the upload itself) spent that time. */
+interface EmbedTime {
+  readonly ms: number;
+  readonly earlier: boolean;
+}
+
+const NOTHING_EMBEDDED: EmbedTime = { ms: 0, earlier: false };
+
+/** The answer's timings: search is whatever this request spent beyond embedding and the certificate. */
+function timings(wallMs: number, embed: EmbedTime, certifyMs: number): SearchTimings {
+  const searchMs = Math.max(0, wallMs - (embed.earlier ? 0 : embed.ms) - certifyMs);
+  return { embedMs: embed.ms, embeddedEarlier: embed.earlier, searchMs, certifyMs, totalMs: embed.ms + searchMs + certifyMs };
+}
 
 export interface SearchServiceOptions {
   readonly challengers?: number;
@@ -76,7 +90,7 @@ export class SearchService {
     if (!vector) {
       throw new SearchError('conflict', 'not_embedded', `image ${id} is not embedded yet; try again when the ingest has finished`);
     }
-    return this.run(snapshot, vector, { kind: 'image', id, image }, options, started, 0);
+    return this.run(snapshot, vector, { kind: 'image', id, image }, options, started, NOTHING_EMBEDDED);
   }
 
   /** Decodes, embeds and caches an uploaded image, then searches with it. */
@@ -84,27 +98,29 @@ export class SearchService {
     const started = performance.now();
     const snapshot = await this.usableSnapshot();
     const sha256 = sha256Hex(bytes);
-    let cached = this.queryCache.get(sha256);
-    if (!cached) {
-      // Only the raster formats the ingest takes reach a decoder: an SVG renderer could read other files.
-      if (!sniffRasterFormat(bytes)) {
-        throw new SearchError('invalid', 'invalid_image', `not an image we can search with (${describeOtherContent(bytes)}); upload ${ACCEPTED_FORMATS}`);
-      }
-      const decoded = await decodeImage(bytes, this.maxPixels);
-      const input = toModelInput(decoded);
-      const [embedding] = await this.embedder.embed([input.pixels]);
-      cached = {
-        sha256,
-        bytes,
-        format: decoded.format,
-        width: decoded.width,
-        height: decoded.height,
-        embedding,
-        resizeNorm: input.resizeNorm,
-      };
-      this.queryCache.put(cached);
+    const cached = this.queryCache.get(sha256);
+    if (cached) return this.run(snapshot, cached.embedding, describeUpload(cached), options, started, { ms: cached.embedMs, earlier: true });
+    // Only the raster formats the ingest takes reach a decoder: an SVG renderer could read other files.
+    if (!sniffRasterFormat(bytes)) {
+      throw new SearchError('invalid', 'invalid_image', `not an image we can search with (${describeOtherContent(bytes)}); upload ${ACCEPTED_FORMATS}`);
     }
-    return this.run(snapshot, cached.embedding, describeUpload(cached), options, started, performance.now() - started);
+    const embedStart = performance.now();
+    const decoded = await decodeImage(bytes, this.maxPixels);
+    const input = toModelInput(decoded);
+    const [embedding] = await this.embedder.embed([input.pixels]);
+    const embedMs = performance.now() - embedStart;
+    const query: CachedQuery = {
+      sha256,
+      bytes,
+      format: decoded.format,
+      width: decoded.width,
+      height: decoded.height,
+      embedding,
+      resizeNorm: input.resizeNorm,
+      embedMs,
+    };
+    this.queryCache.put(query);
+    return this.run(snapshot, embedding, describeUpload(query), options, started, { ms: embedMs, earlier: false });
   }
 
   /** Searches again with an earlier upload (another ε, another page) without sending it again. */
@@ -112,15 +128,21 @@ export class SearchService {
     const started = performance.now();
     const snapshot = await this.usableSnapshot();
     const cached = this.cachedUpload(sha256);
-    return this.run(snapshot, cached.embedding, describeUpload(cached), options, started, 0);
+    return this.run(snapshot, cached.embedding, describeUpload(cached), options, started, { ms: cached.embedMs, earlier: true });
   }
 
+  /** An earlier upload: 410 when it was kept and has been dropped since, 404 when the server has no record of it. */
   cachedUpload(sha256: string): CachedQuery {
     const cached = this.queryCache.get(sha256);
-    if (!cached) {
-      throw new SearchError('gone', 'upload_expired', 'this uploaded query is no longer kept on the server; upload the image again');
+    if (cached) return cached;
+    if (this.queryCache.wasDropped(sha256)) {
+      throw new SearchError('gone', 'upload_expired', 'this uploaded query is no longer kept on the server (it keeps the most recent uploads only); upload the image again');
     }
-    return cached;
+    throw new SearchError(
+      'not_found',
+      'upload_not_found',
+      'no upload with this address is kept on this server: it was never uploaded here, or before the server restarted (or too long ago to remember); upload the image again',
+    );
   }
 
   /** Searches with a raw embedding: it must have the model's dimension; it is normalised to unit length. */
@@ -134,7 +156,7 @@ export class SearchService {
     const norm = Math.hypot(...values);
     if (!(norm > 1e-12)) throw new SearchError('invalid', 'invalid_vector', 'vector must not be zero');
     const unit = Float32Array.from(values, (v) => v / norm);
-    return this.run(snapshot, unit, { kind: 'vector' }, options, started, 0);
+    return this.run(snapshot, unit, { kind: 'vector' }, options, started, NOTHING_EMBEDDED);
   }
 
   /** The snapshot to search, refused when its vectors come from another model than the loaded one. */
@@ -158,9 +180,8 @@ export class SearchService {
     description: QueryDescription,
     options: SearchOptions,
     started: number,
-    embedMs: number,
+    embed: EmbedTime,
   ): SearchResult {
-    const searchStart = performance.now();
     const answerSize = options.offset + options.k;
     const ranked = this.rank(snapshot, query, answerSize + this.challengers);
     const topK = ranked.items.slice(0, answerSize);
@@ -194,7 +215,7 @@ export class SearchService {
       corpusSize: snapshot.vectorCount,
       hits,
       certificate,
-      timings: { embedMs, searchMs: certifyStart - searchStart, certifyMs, totalMs: performance.now() - started },
+      timings: timings(performance.now() - started, embed, certifyMs),
     };
   }
 

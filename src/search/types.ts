@@ -64,9 +64,14 @@ export interface SearchCertificate {
 }
 
 export interface SearchTimings {
+  /** Decoding and embedding the query image; 0 for a stored or a raw vector. */
   readonly embedMs: number;
+  /** True when an earlier request (the upload itself) did the embedding: embedMs is what it took then. */
+  readonly embeddedEarlier: boolean;
+  /** Everything else this request did but the certificate: snapshot check, exact ranking, image records. */
   readonly searchMs: number;
   readonly certifyMs: number;
+  /** embedMs + searchMs + certifyMs. */
   readonly totalMs: number;
 }
 

@@ -1,7 +1,12 @@
 import type { AttackNorm } from '../attack/index.js';
+import { explainRadius } from '../certify/index.js';
+import type { BaselineStatus } from '../compare/comparisonService.js';
+import { countOf, isAre } from '../util/words.js';
 import type { ComparisonDto } from './attackPresenters.js';
 import { DEFAULT_ATTACK_K, DEFAULT_ATTACK_STEPS, EPSILON_PRESETS, MAX_ATTACK_K, MAX_ATTACK_PAGE_STEPS } from './attackParams.js';
+import { changeSmallerThan, isCloseCall } from './guaranteeWords.js';
 import { bar } from './pageModels.js';
+import { MODEL_INPUT_VALUES } from './presenters.js';
 import { formatNumber as num } from './views.js';
 
 /**
@@ -25,6 +30,15 @@ export function describeAttackEpsilon(epsilon: number, norm: AttackNorm): string
 
 const radiusText = (r: number | null) => (r === null ? '∞' : num(r));
 
+/** LipSim's top-1 guarantee before the attack, in the results page's plain words (guaranteeWords.ts). */
+function top1Sentence(r: number | null): string {
+  if (r === null) return 'no change of any size can change the first result.';
+  if (r === 0) return 'the first result is not certified: a rival is exactly as close.';
+  const reading = explainRadius(r, MODEL_INPUT_VALUES);
+  if (isCloseCall(reading)) return 'a close call: the first result is almost tied with a rival, so even one grey level on a single pixel may change it.';
+  return `no change smaller than ${changeSmallerThan(reading)}, can change the first result.`;
+}
+
 // ---- the form
 
 export interface AttackFormValues {
@@ -40,7 +54,19 @@ export interface AttackFormValues {
 
 export const DEFAULT_FORM: AttackFormValues = { goal: 'untargeted', norm: 'l2', epsilon: '1', steps: DEFAULT_ATTACK_STEPS, k: DEFAULT_ATTACK_K };
 
-export function attackFormView(values: AttackFormValues, maxUploadMiB: number, error?: string) {
+/** What the baseline model's copy of the collection means for a comparison started now. */
+function baselineNote(status: BaselineStatus): string {
+  switch (status.state) {
+    case 'embedding':
+      return `The baseline model is still embedding the collection in the background (${status.embedded} of ${countOf(status.total, 'image')}, once per server run): a comparison started now begins when it is done.`;
+    case 'pending':
+      return 'The first comparison also embeds the whole collection with the baseline model (once per server run), so it takes longer than the next ones.';
+    case 'ready':
+      return '';
+  }
+}
+
+export function attackFormView(values: AttackFormValues, maxUploadMiB: number, baseline: BaselineStatus, error?: string) {
   const presets = (norm: AttackNorm) => EPSILON_PRESETS[norm].map((p) => p.text).join(',');
   return {
     values,
@@ -60,6 +86,7 @@ export function attackFormView(values: AttackFormValues, maxUploadMiB: number, e
     maxSteps: MAX_ATTACK_PAGE_STEPS,
     maxK: MAX_ATTACK_K,
     maxUploadMiB,
+    baselineNote: baselineNote(baseline),
     error,
   };
 }
@@ -129,7 +156,9 @@ function certificateVerdicts(side: Side): Verdict[] {
   };
   return [
     verdict(top1, 'top-1', topChange(before.results, outcome.after), topChange(before.results, outcome.after)),
-    verdict(topkSet, `top-${k} set`, `the set of the first ${k} results changed`, `the first ${k} results stayed the same set`),
+    k === 1
+      ? verdict(topkSet, 'top-1 set', 'the first result changed', 'the first result stayed the same')
+      : verdict(topkSet, `top-${k} set`, `the set of the first ${k} results changed`, `the first ${k} results stayed the same set`),
   ];
 }
 
@@ -147,7 +176,15 @@ function boundVerdicts(side: Side): Verdict[] {
         ? { tone: 'ok', title: 'Distance bound held', text: `d(x, x+δ) = ${d} ≤ ‖δ‖₂²/2 = ${sphere} (sphere bound; Prop 4.1 allows ${num(bounds.prop41)}).`, alert: false }
         : { tone: 'bad', title: 'DISTANCE BOUND BROKEN: this is a bug', text: `d(x, x+δ) = ${d} exceeds ‖δ‖₂²/2 = ${sphere}, which a 1-Lipschitz model cannot do.`, alert: true },
       outside === 0
-        ? { tone: 'ok', title: 'Intervals held', text: `All ${checked} distances of the clean answer stayed in their certified intervals for ‖δ‖₂.`, alert: false }
+        ? {
+            tone: 'ok',
+            title: 'Intervals held',
+            text:
+              checked === 1
+                ? 'The distance of the clean answer stayed in its certified interval for ‖δ‖₂.'
+                : `All ${checked} distances of the clean answer stayed in their certified intervals for ‖δ‖₂.`,
+            alert: false,
+          }
         : { tone: 'bad', title: 'INTERVALS BROKEN: this is a bug', text: `${outside} of ${checked} distances left their certified intervals.`, alert: true },
     ];
   }
@@ -190,7 +227,7 @@ function headline(side: Side, target: number | null): { tone: Tone; text: string
     if (fresh === 0) return { tone: 'ok', text: `Stayed put: the top-1 is still #${first}, the top ${k} the same images`, short: `stayed put (top-1 #${first})` };
     return {
       tone: 'warn',
-      text: `The top-1 is still #${first}, but ${fresh} of the top ${k} are new`,
+      text: `The top-1 is still #${first}, but ${fresh} of the top ${k} ${isAre(fresh)} new`,
       short: `top-1 kept (#${first}), ${fresh} of the top ${k} new`,
     };
   }
@@ -218,9 +255,7 @@ function sideView(side: Side, dto: ComparisonDto) {
       ? ''
       : !certificate
         ? 'No certificate: this model makes no promise about how far its answer can be pushed.'
-        : certificate.top1 === 0
-          ? 'Before the attack: the top-1 is not certified (a tie with a rival).'
-          : `Before the attack: the top-1 cannot change for any ‖δ‖₂ < ${radiusText(certificate.top1)}, the top-${before.results.length} set for any ‖δ‖₂ < ${radiusText(certificate.topkSet)} (scope ${certificate.scope}, model-input space).`,
+        : `Before the attack: ${top1Sentence(certificate.top1)} In figures: the top-1 cannot change for any ‖δ‖₂ < ${radiusText(certificate.top1)}, the top-${before.results.length} set for any ‖δ‖₂ < ${radiusText(certificate.topkSet)} (scope ${certificate.scope}, model-input space).`,
     radius: certificate ? radiusText(certificate.top1) : null,
     adversarialUrl: outcome?.urls.adversarial,
     perturbationUrl: outcome?.urls.perturbation,
@@ -245,7 +280,7 @@ function sideView(side: Side, dto: ComparisonDto) {
     afterEmpty: { cancelled: 'cancelled before it finished', failed: 'the attack failed' }[side.state as string] ?? 'once the attack is done',
     before: before ? rankedView(before.results, null, params.target) : [],
     after: outcome && before ? rankedView(outcome.after, before.results, params.target) : [],
-    compared: before ? `${before.compared} images compared` : '',
+    compared: before ? `${countOf(before.compared, 'image')} compared` : '',
   };
 }
 
@@ -277,7 +312,7 @@ export function attackJobView(dto: ComparisonDto) {
   return {
     title: `Attack on ${describeQuery(dto)}`,
     heading: `Attack on ${describeQuery(dto)}`,
-    settingsText: `${goal} ${norm} attack · ε = ${describeAttackEpsilon(params.epsilon, params.norm)} · ${params.steps} steps · top ${params.k}`,
+    settingsText: `${goal} ${norm} attack · ε = ${describeAttackEpsilon(params.epsilon, params.norm)} · ${countOf(params.steps, 'step')} · top ${params.k}`,
     stage: comparisonStage(dto),
     active: !dto.finished,
     state: dto.state,

@@ -2,7 +2,7 @@ import type { AttackNorm } from '../attack/index.js';
 import type { ComparisonParams, QuerySource } from '../compare/types.js';
 import { GREY_LEVELS } from '../model/eightBit.js';
 import { badRequest } from './errors.js';
-import { field, integer, parseEpsilon } from './params.js';
+import { field, integer, parseEpsilonWithin } from './params.js';
 
 type Raw = Record<string, unknown>;
 
@@ -54,11 +54,16 @@ export function parseComparisonOptions(source: Raw): Omit<ComparisonParams, 'que
   if (goal === 'targeted' && target === null) throw badRequest('invalid_target', 'a targeted attack needs target: the id of a corpus image');
   const norm = parseNorm(source);
   const text = field(source, 'epsilon');
-  const epsilon = text === undefined ? DEFAULT_ATTACK_EPSILON[norm] : parseEpsilon(text);
   const max = MAX_ATTACK_EPSILON[norm];
-  if (!(epsilon >= 1 / GREY_LEVELS && epsilon <= max)) {
-    throw badRequest('invalid_epsilon', `epsilon must be from 1/255 (one grey level, the smallest change of an 8-bit image) to ${max} for ${norm}`);
-  }
+  const epsilon =
+    text === undefined
+      ? DEFAULT_ATTACK_EPSILON[norm]
+      : parseEpsilonWithin(
+          text,
+          1 / GREY_LEVELS,
+          max,
+          `epsilon must be a number from 1/255 (one grey level, the smallest change of an 8-bit image) to ${max} for ${norm}, e.g. ${EPSILON_PRESETS[norm].map((p) => p.text).slice(0, 2).join(' or ')}`,
+        );
   return {
     goal,
     target: goal === 'targeted' ? target : null,

@@ -37,7 +37,12 @@ const radii = {
     top1: { type: ['number', 'null'], description: 'the first result stays first for every perturbation smaller than this' },
     topkSet: { type: ['number', 'null'], description: 'the set of the first answerSize results stays the same' },
     topkOrder: { type: ['number', 'null'], description: 'the first answerSize results keep their order' },
-    perValue: { type: 'object', description: 'each radius spread evenly over every value: per-value change and 8-bit grey levels' },
+    perValue: {
+      type: 'object',
+      description:
+        'each radius in plain terms (null when unbounded): l2, perValue and greyLevels (spread evenly over every value), ' +
+        'onePixelGreyLevels (all spent on one pixel), wholePixels (pixels that can change completely); docs/certificates.md §6',
+    },
   },
 };
 
@@ -100,7 +105,7 @@ export function openApiDocument(version: string) {
       },
       '/api/uploads/{sha256}/neighbours': {
         get: {
-          summary: 'Search again with an earlier upload (kept in a bounded cache; 410 once evicted)',
+          summary: 'Search again with an earlier upload (kept in a bounded cache; 410 once evicted, 404 when this server has no record of it)',
           parameters: [shaParam, ...searchQuery],
           responses: { '200': { description: 'results and certificate', content: json(ref('SearchResponse')) }, ...errors(400, 404, 409, 410) },
         },
@@ -161,9 +166,9 @@ export function openApiDocument(version: string) {
       responses: Object.fromEntries(
         [
           [400, 'invalid parameter, malformed body or an upload that is not an image'],
-          [404, 'no such image, upload or route'],
+          [404, 'no such image or route, or an upload this server has no record of (never made here, or before a restart)'],
           [409, 'the index was built with another model, the image is not embedded yet, or the attack has already finished'],
-          [410, 'the uploaded query or the original file is no longer available'],
+          [410, 'the uploaded query was kept and has been dropped since, or the original file is no longer available'],
           [413, 'upload larger than the byte or pixel limit'],
           [415, 'wrong content type'],
           [429, 'every attack slot is busy: try again in a few seconds (see Retry-After)'],
@@ -256,7 +261,17 @@ export function openApiDocument(version: string) {
             corpusSize: { type: 'integer' },
             results: { type: 'array', items: ref('Result') },
             certificate: { oneOf: [ref('Certificate'), { type: 'null' }] },
-            timings: { type: 'object', properties: { embedMs: { type: 'number' }, searchMs: { type: 'number' }, certifyMs: { type: 'number' }, totalMs: { type: 'number' } } },
+            timings: {
+              type: 'object',
+              description: 'milliseconds; totalMs = embedMs + searchMs + certifyMs',
+              properties: {
+                embedMs: { type: 'number', description: 'decoding and embedding the query image (0 for a stored or raw vector)' },
+                embeddedEarlier: { type: 'boolean', description: 'the embedding was done by the upload itself; embedMs is what it took then' },
+                searchMs: { type: 'number' },
+                certifyMs: { type: 'number' },
+                totalMs: { type: 'number' },
+              },
+            },
           },
         },
         ...attackSchemas,

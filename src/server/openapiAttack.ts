@@ -55,6 +55,7 @@ export const attackPaths = {
       responses: {
         '202': { ...comparison, headers: { Location: { schema: { type: 'string' }, description: 'the comparison’s status URL' } } },
         '400': error(400),
+        '404': error(404),
         '410': error(410),
         '413': error(413),
         '415': error(415),

@@ -6,8 +6,13 @@ export const MAX_K = 100;
 export const MAX_OFFSET = 1_000;
 /** The LipSim paper's ℓ₂ budget, in model-input units ([0, 1] values). */
 export const DEFAULT_EPSILON = 36 / 255;
-/** A perturbation this large already spans the whole distance range [0, 2]; larger values are input mistakes. */
+/** Largest ε the API takes: far beyond any useful budget, larger values are input mistakes. */
 export const MAX_EPSILON = 100;
+/**
+ * Largest ε of the results page's control: at ε = 2 the perturbed embedding can already be anywhere on the
+ * unit sphere (docs/certificates.md §0), so every larger budget shows the same intervals.
+ */
+export const PAGE_MAX_EPSILON = 2;
 
 export interface SearchParams {
   readonly k: number;
@@ -38,15 +43,27 @@ export function integer(source: Raw, name: string, fallback: number, min: number
   return value;
 }
 
-/** ε as a decimal ("0.141") or as a fraction of grey levels ("36/255"). */
-export function parseEpsilon(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_EPSILON;
+/** A number written as a decimal ("0.141") or a fraction ("36/255"); NaN when it is neither. */
+export function readDecimalOrFraction(text: string): number {
   const fraction = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(text);
-  const value = fraction ? Number(fraction[1]) / Number(fraction[2]) : /^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(value) || value < 0 || value > MAX_EPSILON) {
-    throw badRequest('invalid_epsilon', `epsilon must be a number from 0 to ${MAX_EPSILON} (e.g. 0.141 or 36/255)`);
-  }
+  if (fraction) return Number(fraction[1]) / Number(fraction[2]);
+  return /^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+}
+
+/**
+ * ε from `text` (a decimal or a fraction) within [min, max]. Anything else, whether negative, too small, too
+ * large or not a number, gets the one message `rangeMessage`, which states the range.
+ */
+export function parseEpsilonWithin(text: string, min: number, max: number, rangeMessage: string): number {
+  const value = readDecimalOrFraction(text);
+  if (!(Number.isFinite(value) && value >= min && value <= max)) throw badRequest('invalid_epsilon', rangeMessage);
   return value;
+}
+
+/** ε of a search: the default when absent, else a decimal ("0.141") or a fraction ("36/255") from 0 to `max`. */
+export function parseEpsilon(text: string | undefined, max = MAX_EPSILON): number {
+  if (text === undefined) return DEFAULT_EPSILON;
+  return parseEpsilonWithin(text, 0, max, `epsilon must be a number from 0 to ${max} (e.g. 0.141 or 36/255)`);
 }
 
 function boolean(source: Raw, name: string): boolean {
@@ -57,12 +74,15 @@ function boolean(source: Raw, name: string): boolean {
   throw badRequest(`invalid_${name}`, `${name} must be true or false`);
 }
 
-/** Validates k, offset, epsilon and copyCheck from a query string or a JSON/form body. */
-export function parseSearchParams(source: Raw): SearchParams {
+/**
+ * Validates k, offset, epsilon and copyCheck from a query string or a JSON/form body. The pages pass
+ * PAGE_MAX_EPSILON, so that their ε control can show every ε they accept.
+ */
+export function parseSearchParams(source: Raw, maxEpsilon = MAX_EPSILON): SearchParams {
   return {
     k: integer(source, 'k', DEFAULT_K, 1, MAX_K),
     offset: integer(source, 'offset', 0, 0, MAX_OFFSET),
-    epsilon: parseEpsilon(field(source, 'epsilon')),
+    epsilon: parseEpsilon(field(source, 'epsilon'), maxEpsilon),
     copyCheck: boolean(source, 'copyCheck'),
   };
 }

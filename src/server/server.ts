@@ -26,6 +26,11 @@ export interface ServerOptions {
   readonly maxPixels?: number;
   /** Attack comparisons running at once (each attacks two models); one more is refused with 429. Default 2. */
   readonly maxAttacks?: number;
+  /**
+   * Corpora up to this many images are embedded with the baseline model in the background at start, so the
+   * first attack comparison need not wait for it (0: never; default BASELINE_WARM_UP_LIMIT).
+   */
+  readonly baselineWarmUpLimit?: number;
   readonly timeouts?: Partial<ServerTimeouts>;
 }
 
@@ -66,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     modelsDir,
     maxActive: maxAttacks,
   });
+  attacks.prepareBaseline(options.baselineWarmUpLimit);
   const app = createApp({ search, corpus, attacks, card: embedder.card, maxUploadBytes: options.maxUploadBytes });
   const host = options.host ?? '127.0.0.1';
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };

@@ -19,8 +19,8 @@ const malformedMultipart = () => new ApiError(400, 'bad_upload', 'the multipart 
 
 /**
  * Accepts one image as the multipart field `image` (forms) or as a raw `image/*` body (scripts), in memory up
- * to `maxBytes`. Anything else is a 415; an empty upload is a 400 unless `optional` (then req.imageUpload is
- * unset). Other multipart fields land in req.body.
+ * to `maxBytes`. Anything else is a 415; no file, or an empty one, is a 400 unless `optional` (then
+ * req.imageUpload is unset). Other multipart fields land in req.body.
  */
 export function imageUpload(maxBytes: number, { optional = false } = {}): RequestHandler[] {
   const multipart = multer({
@@ -44,12 +44,16 @@ export function imageUpload(maxBytes: number, { optional = false } = {}): Reques
 
   const collect: RequestHandler = (req, _res, next) => {
     const bytes = req.file?.buffer ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
-    if (!bytes || bytes.length === 0) {
-      if (optional) return next();
-      return next(new ApiError(400, 'missing_image', 'no image received: attach a file in the field "image"'));
+    if (bytes?.length) {
+      req.imageUpload = { bytes };
+      return next();
     }
-    req.imageUpload = { bytes };
-    next();
+    if (optional) return next();
+    // A named file (or a raw body) with no content is not a missing file: saying so points at the file itself.
+    // A nameless empty part is a form's file field left blank.
+    const emptyFile = req.file ? req.file.originalname !== '' : bytes !== undefined;
+    if (emptyFile) return next(new ApiError(400, 'empty_image', 'the file is empty (0 bytes): choose the image file again, or another one'));
+    next(new ApiError(400, 'missing_image', 'no image received: attach a file in the field "image"'));
   };
 
   return [pick, collect];

@@ -67,4 +67,19 @@ describe('certify/spaces', () => {
     expect(l2(inside, new Float64Array(MODEL_VALUES))).to.be.below(radius);
     expect(() => explainRadius(1, 0)).to.throw(RangeError);
   });
+
+  it('explains a radius as pixels changed: one pixel by some grey levels, or whole pixels from black to white', () => {
+    const pixelChange = (pixels: number, levels: number) => Math.sqrt(3 * pixels) * (levels / 255); // l2 of the change
+    for (const radius of [0.001, 0.05, 0.33, 1.5, 2, Math.sqrt(3), Math.sqrt(3 * 7), 10]) {
+      const { onePixelGreyLevels, wholePixels } = explainRadius(radius, MODEL_VALUES);
+      // The largest change of each kind that stays strictly below the radius.
+      if (onePixelGreyLevels < 255) expect(pixelChange(1, onePixelGreyLevels)).to.be.closeTo(radius, 1e-12);
+      else expect(pixelChange(1, 255)).to.be.below(radius + 1e-12);
+      if (wholePixels > 0) expect(pixelChange(wholePixels, 255)).to.be.below(radius);
+      expect(pixelChange(wholePixels + 1, 255)).to.be.at.least(radius);
+    }
+    expect(explainRadius(0.33, MODEL_VALUES)).to.include({ wholePixels: 0 });
+    expect(explainRadius(Math.sqrt(3), MODEL_VALUES)).to.include({ wholePixels: 0, onePixelGreyLevels: 255 }); // √3 exactly: strict
+    expect(explainRadius(1e6, 12).wholePixels).to.equal(4); // never more pixels than there are
+  });
 });

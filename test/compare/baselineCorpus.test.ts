@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BaselineCorpus, rankExactly } from '../../src/compare/baselineCorpus.js';
+import { BaselineCorpus, type BaselineCorpusProgress, rankExactly } from '../../src/compare/baselineCorpus.js';
 import { Embedder } from '../../src/model/embedder.js';
 import { loadModelInput } from '../../src/model/preprocess.js';
 import type { ImageRecord } from '../../src/store/types.js';
@@ -85,5 +85,32 @@ describe('compare/BaselineCorpus (the corpus embedded with the baseline, on dema
     expect(loads).to.have.length(4);
     expect(a.matrix.size).to.equal(4);
     expect(b.matrix.size).to.equal(4);
+  });
+
+  it('shows a caller waiting behind another embedding (the one started with the server) its progress', async () => {
+    const corpus = new BaselineCorpus(embedder, loadInput);
+    const first = corpus.matrix(records);
+    const seen: BaselineCorpusProgress[] = [];
+    const second = corpus.matrix(records, (p) => seen.push(p));
+    await Promise.all([first, second]);
+    expect(seen).to.deep.equal([
+      { embedded: 0, total: 10 },
+      { embedded: 8, total: 10 },
+      { embedded: 10, total: 10 },
+    ]);
+    expect(corpus.progress).to.equal(null);
+    expect(corpus.size).to.equal(records.length);
+  });
+
+  it('stops embedding after the current batch when closed', async () => {
+    const own = await Embedder.open({ model: 'baseline', device: 'cpu', threads: 1 });
+    const corpus = new BaselineCorpus(own, loadInput);
+    let closing: Promise<void> | undefined;
+    const { matrix } = await corpus.matrix(records, (p) => {
+      if (p.embedded === 0) closing = corpus.close();
+    });
+    await closing;
+    expect(matrix.size).to.equal(8); // the first batch of 8, not the last 2
+    expect(corpus.progress).to.equal(null);
   });
 });

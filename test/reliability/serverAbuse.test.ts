@@ -155,7 +155,7 @@ describe('server under abuse (real server on 127.0.0.1, real models, real index)
         } else if (tooLarge) {
           expectApiError(answer, 413, what, /^(payload_too_large|image_too_large)$/);
         } else {
-          expectApiError(answer, 400, what, /^(invalid_image|missing_image|unsupported_image)$/);
+          expectApiError(answer, 400, what, /^(invalid_image|empty_image|unsupported_image)$/);
         }
       }
     }
@@ -202,7 +202,7 @@ describe('server under abuse (real server on 127.0.0.1, real models, real index)
       ['JSON', { 'Content-Type': 'application/json' }, Buffer.from('{"image":"x"}'), 415, 'unsupported_media_type'],
       ['a url-encoded form', { 'Content-Type': 'application/x-www-form-urlencoded' }, Buffer.from('image=x'), 415, 'unsupported_media_type'],
       ['no content type', {}, jpeg, 415, 'unsupported_media_type'],
-      ['an empty image/jpeg body', { 'Content-Type': 'image/jpeg', 'Content-Length': 0 }, Buffer.alloc(0), 400, 'missing_image'],
+      ['an empty image/jpeg body', { 'Content-Type': 'image/jpeg', 'Content-Length': 0 }, Buffer.alloc(0), 400, 'empty_image'],
       ['an empty multipart body', { 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}`, 'Content-Length': 0 }, Buffer.alloc(0), 400, '.*'],
     ];
     for (const [what, headers, body, status, code] of search) expectApiError(await send('POST', '/api/search', headers, body), status, `/api/search with ${what}`, code);

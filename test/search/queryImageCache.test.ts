@@ -5,7 +5,7 @@ import { cocoFiles } from '../helpers/cocoVectors.js';
 
 function entry(file: string): CachedQuery {
   const bytes = readFileSync(file);
-  return { sha256: sha256Hex(bytes), bytes, format: 'jpeg', width: 1, height: 1, embedding: new Float32Array(4), resizeNorm: 1 };
+  return { sha256: sha256Hex(bytes), bytes, format: 'jpeg', width: 1, height: 1, embedding: new Float32Array(4), resizeNorm: 1, embedMs: 20 };
 }
 
 describe('QueryImageCache', () => {
@@ -41,5 +41,28 @@ describe('QueryImageCache', () => {
     cache.put(b);
     expect(cache.get(a.sha256)).to.not.equal(undefined);
     expect(cache.get(b.sha256)).to.equal(b);
+  });
+
+  it('tells an upload it dropped from one it never had, and forgets the oldest drops first', () => {
+    const cache = new QueryImageCache({ maxEntries: 1, maxBytes: 1e9, rememberDropped: 2 });
+    const [a, b, c, d] = files.map(entry);
+    cache.put(a);
+    expect(cache.wasDropped(a.sha256)).to.equal(false);
+    cache.put(b); // drops a
+    expect(cache.wasDropped(a.sha256)).to.equal(true);
+    expect(cache.wasDropped(c.sha256)).to.equal(false); // never uploaded
+    cache.put(a); // uploaded again: kept, no longer dropped
+    expect(cache.wasDropped(a.sha256)).to.equal(false);
+    cache.put(c); // drops a
+    cache.put(d); // drops c; remembers b, a, c: b, the oldest drop, is forgotten
+    expect([b, a, c].map((e) => cache.wasDropped(e.sha256))).to.deep.equal([false, true, true]);
+  });
+
+  it('counts an upload too large to keep as dropped', () => {
+    const cache = new QueryImageCache({ maxEntries: 10, maxBytes: 10 });
+    const [a] = files.map(entry);
+    cache.put(a);
+    expect(cache.get(a.sha256)).to.equal(undefined);
+    expect(cache.wasDropped(a.sha256)).to.equal(true);
   });
 });

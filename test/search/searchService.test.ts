@@ -4,6 +4,7 @@ import { cosineDistance } from '../../src/certify/index.js';
 import { Embedder } from '../../src/model/embedder.js';
 import { IndexReader } from '../../src/search/indexReader.js';
 import { SearchError } from '../../src/search/searchErrors.js';
+import { QueryImageCache } from '../../src/search/queryImageCache.js';
 import { SearchService } from '../../src/search/searchService.js';
 import type { SearchOptions } from '../../src/search/types.js';
 import { type TestIndex, cocoTestIndex } from '../helpers/testIndex.js';
@@ -152,7 +153,27 @@ describe('SearchService on a real COCO index', () => {
     expect((await refusal(service.byVector(new Array(embedder.dim).fill(0), options()))).code).to.equal('invalid_vector');
     expect((await refusal(service.byVector(new Array(embedder.dim).fill('x'), options()))).code).to.equal('invalid_vector');
     expect((await refusal(service.byId(999_999, options()))).kind).to.equal('not_found');
-    expect((await refusal(service.byCachedUpload('0'.repeat(64), options()))).code).to.equal('upload_expired');
+    const never = await refusal(service.byCachedUpload('0'.repeat(64), options()));
+    expect([never.kind, never.code]).to.deep.equal(['not_found', 'upload_not_found']);
+  });
+
+  it('times the embedding where it happens and reports it again for a search from the cache', async () => {
+    const small = new SearchService(reader, embedder, { queryCache: new QueryImageCache({ maxEntries: 1 }) });
+    const [first, second] = index.files.slice(20, 22).map((file) => readFileSync(file));
+    const uploaded = await small.byUpload(first, options());
+    const { embedMs, embeddedEarlier, searchMs, certifyMs, totalMs } = uploaded.timings;
+    expect(embeddedEarlier).to.equal(false);
+    expect(embedMs).to.be.above(searchMs); // decoding a photo and running the network dwarf the exact scan
+    expect(totalMs).to.be.closeTo(embedMs + searchMs + certifyMs, 1e-9);
+    if (uploaded.query.kind !== 'upload') throw new Error('not an upload');
+    const again = await small.byCachedUpload(uploaded.query.sha256, options({ epsilon: 0.5 }));
+    expect(again.timings).to.include({ embedMs, embeddedEarlier: true });
+    expect(again.timings.totalMs).to.be.at.least(embedMs);
+    expect((await small.byId(index.idOf.get(index.files[0])!, options())).timings).to.include({ embedMs: 0, embeddedEarlier: false });
+
+    await small.byUpload(second, options()); // the cache holds one upload: the first is dropped
+    const gone = await refusal(small.byCachedUpload(uploaded.query.sha256, options()));
+    expect([gone.kind, gone.code]).to.deep.equal(['gone', 'upload_expired']);
   });
 
   it('refuses queries when the index was built with another model than the loaded one', async () => {

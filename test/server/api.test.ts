@@ -66,6 +66,14 @@ describe('JSON API (real server on 127.0.0.1, real model, real index)', () => {
     expect(body.certificate.radii.top1 === null || body.certificate.radii.top1 >= 0).to.equal(true);
     expect(body.certificate.copyCheck.possibleCopies[0].id).to.equal(id);
     expect(body.query.kind).to.equal('upload');
+    // The embedding is timed where it happens, and reported again when the upload is searched from the cache.
+    const { embedMs, embeddedEarlier, searchMs, certifyMs, totalMs } = body.timings;
+    expect(embeddedEarlier).to.equal(false);
+    expect(embedMs).to.be.above(0);
+    expect(totalMs).to.be.closeTo(embedMs + searchMs + certifyMs, 1e-9);
+    const again = await json(`/api/uploads/${body.query.sha256}/neighbours?k=5`);
+    expect(again.body.timings).to.include({ embedMs, embeddedEarlier: true });
+    expect(again.body.certificate.radii.perValue.top1 === null || again.body.certificate.radii.perValue.top1.wholePixels >= 0).to.equal(true);
   });
 
   it('agrees across multipart upload, raw image body, by-id, by-upload-address and raw-vector queries', async () => {
@@ -191,7 +199,16 @@ describe('JSON API (real server on 127.0.0.1, real model, real index)', () => {
       const text = Buffer.from('this is a text file, not a photo\n'.repeat(20));
       expectCleanError(await json('/api/search', { method: 'POST', body: multipart(text, 'notes.txt', 'text/plain') }), 400, 'invalid_image');
       expectCleanError(await json('/api/search', { method: 'POST', body: new Uint8Array(text), headers: { 'Content-Type': 'image/png' } }), 400, 'invalid_image');
-      expectCleanError(await json('/api/search', { method: 'POST', body: new Uint8Array(0), headers: { 'Content-Type': 'image/png' } }), 400, 'missing_image');
+      // An empty file is named as such; no file at all is a missing image.
+      const emptyRaw = await json('/api/search', { method: 'POST', body: new Uint8Array(0), headers: { 'Content-Type': 'image/png' } });
+      expectCleanError(emptyRaw, 400, 'empty_image');
+      expect(emptyRaw.body.error.message).to.match(/^the file is empty \(0 bytes\)/);
+      expectCleanError(await json('/api/search', { method: 'POST', body: multipart(Buffer.alloc(0), 'empty.jpg') }), 400, 'empty_image');
+      const noFile = new FormData();
+      noFile.append('k', '3');
+      const missing = await json('/api/search', { method: 'POST', body: noFile });
+      expectCleanError(missing, 400, 'missing_image');
+      expect(missing.body.error.message).to.match(/no image received/);
       expectCleanError(await json('/api/search', { method: 'POST', body: multipart(readFileSync(file), 'a.jpg', 'image/jpeg', 'photo') }), 400, 'unexpected_field');
       const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image href="file:///etc/passwd"/></svg>');
       const refused = await json('/api/search', { method: 'POST', body: new Uint8Array(svg), headers: { 'Content-Type': 'image/svg+xml' } });
@@ -229,7 +246,11 @@ describe('JSON API (real server on 127.0.0.1, real model, real index)', () => {
       expectCleanError(await json('/api/images/999999/neighbours'), 404, 'not_found');
       expectCleanError(await json('/api/images/abc'), 404, 'not_found');
       expectCleanError(await json('/api/images/0/file'), 404, 'not_found');
-      expectCleanError(await json(`/api/uploads/${'a'.repeat(64)}/neighbours`), 410, 'upload_expired');
+      // Never uploaded: 404 (410 is for uploads the cache has dropped: test/search/searchService.test.ts).
+      const never = await json(`/api/uploads/${'a'.repeat(64)}/neighbours`);
+      expectCleanError(never, 404, 'upload_not_found');
+      expect(never.body.error.message).to.match(/never uploaded here, or before the server restarted/);
+      expectCleanError(await json(`/api/uploads/${'a'.repeat(64)}/file`), 404, 'upload_not_found');
       expectCleanError(await json('/api/uploads/not-a-hash/file'), 404, 'not_found');
       expectCleanError(await json('/api/nothing/here'), 404, 'not_found');
     });

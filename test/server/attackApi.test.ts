@@ -228,7 +228,7 @@ describe('attack comparison API (real server on 127.0.0.1, real models, real COC
     expect((await finished(next.body.id)).state).to.equal('done');
   });
 
-  it('answers 400 for bad parameters, 404/410/415 for the rest, never starting anything', async () => {
+  it('answers 400 for bad parameters, 404/415 for the rest, never starting anything', async () => {
     const other = index.idOf.get(index.files[5])!;
     const bad: [object, string][] = [
       [{}, 'missing_query'],
@@ -248,7 +248,13 @@ describe('attack comparison API (real server on 127.0.0.1, real models, real COC
       [{ id: 99999999 }, 'unknown_image'],
     ];
     for (const [body, code] of bad) expectCleanError(await post('/api/attacks', body), 400, code);
-    expectCleanError(await post('/api/attacks', { upload: 'f'.repeat(64), target: other }), 410, 'upload_expired');
+    // Whatever is wrong with ε (negative, zero, below one grey level, too large, not a number), one message.
+    const epsilonMessages = new Set<string>();
+    for (const epsilon of ['-1', '0', '0.001', '101', 'much']) epsilonMessages.add((await post('/api/attacks', { id, epsilon })).body.error.message);
+    expect([...epsilonMessages]).to.deep.equal(['epsilon must be a number from 1/255 (one grey level, the smallest change of an 8-bit image) to 100 for l2, e.g. 0.5 or 1']);
+    const never = await post('/api/attacks', { upload: 'f'.repeat(64), target: other });
+    expectCleanError(never, 404, 'upload_not_found');
+    expect(never.body.error.message).to.match(/never uploaded here, or before the server restarted/);
     expectCleanError(await json('/api/attacks', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'id=1' }), 415, 'unsupported_media_type');
     expectCleanError(await json('/api/attacks', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"id": ' }), 400, 'invalid_json');
     expectCleanError(await json('/api/attacks/not-an-id'), 404, 'not_found');

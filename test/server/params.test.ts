@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ApiError } from '../../src/server/errors.js';
-import { DEFAULT_EPSILON, parseImageId, parsePage, parseSearchParams, parseSha256 } from '../../src/server/params.js';
+import { DEFAULT_EPSILON, MAX_EPSILON, PAGE_MAX_EPSILON, parseImageId, parsePage, parseSearchParams, parseSha256 } from '../../src/server/params.js';
 
 function refused(fn: () => unknown): ApiError {
   try {
@@ -47,6 +47,15 @@ describe('request parameters', () => {
       expect(err.code).to.equal(code);
     }
     expect(refused(() => parsePage({ perPage: '500' })).code).to.equal('invalid_perPage');
+  });
+
+  it('state the one ε range whatever is wrong with ε, and take a smaller maximum for the pages', () => {
+    const messages = new Set(['-1', 'abc', '101', '1/0'].map((epsilon) => refused(() => parseSearchParams({ epsilon })).message));
+    expect([...messages]).to.deep.equal([`epsilon must be a number from 0 to ${MAX_EPSILON} (e.g. 0.141 or 36/255)`]);
+    expect(parseSearchParams({ epsilon: '2' }, PAGE_MAX_EPSILON).epsilon).to.equal(2);
+    expect(refused(() => parseSearchParams({ epsilon: '2.5' }, PAGE_MAX_EPSILON)).message).to.equal(
+      `epsilon must be a number from 0 to ${PAGE_MAX_EPSILON} (e.g. 0.141 or 36/255)`,
+    );
   });
 
   it('treat anything but a positive integer id or a sha256 as not found', () => {

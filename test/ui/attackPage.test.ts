@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/server/server.js';
@@ -94,6 +95,28 @@ describe('attack page in a real browser (chromium, real server, real models)', (
     await Promise.all([page.waitForURL(/\/search\?upload=/), page.getByRole('button', { name: 'Search', exact: true }).click()]);
     const names = await page.locator('[data-result] .result-name a').allTextContents();
     expect(names.map((n) => Number(n.replace('image #', '')))).to.deep.equal(reported);
+  });
+
+  it('prefills an earlier upload as the query, with a placeholder that fits its box', async () => {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(readFileSync(index.files[12]))], { type: 'image/jpeg' }), 'photo.jpg');
+    const { query } = (await (await fetch(`${server.url}/api/search?k=1`, { method: 'POST', body: form })).json()) as { query: { sha256: string } };
+    await page.goto(`${server.url}/attack?upload=${query.sha256}`);
+    expect(await page.locator('.attack-thumb figcaption').first().textContent()).to.equal('Your upload');
+    const placeholder = await page.locator('#attack-id').evaluate((input: HTMLInputElement) => {
+      const style = getComputedStyle(input);
+      const context = document.createElement('canvas').getContext('2d')!;
+      context.font = style.font;
+      const spinner = 20; // the number box's up/down buttons
+      return {
+        text: input.placeholder,
+        width: context.measureText(input.placeholder).width,
+        room: input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - spinner,
+      };
+    });
+    expect(placeholder.text).to.equal('upload');
+    expect(placeholder.width).to.be.below(placeholder.room);
+    await shot('attack-form-upload');
   });
 
   it('cancels a running attack from its page', async () => {

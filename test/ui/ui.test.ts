@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/server/server.js';
 import { launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { dataFile } from '../helpers/paths.js';
 import { type TestIndex, cocoTestIndex, startTestServer } from '../helpers/testIndex.js';
 
 /** Ids shown on a results page, in rank order (from the "image #N" links). */
@@ -67,11 +68,71 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     const distance = Number(await page.locator('[data-result] .metrics dd').first().textContent());
     expect(distance).to.be.below(1e-5);
     const certificate = page.locator('[data-certificate]');
-    expect(await certificate.locator('h3').allTextContents()).to.include.members(['Top-1 answer', 'Distances', 'Copy check']);
-    expect(await certificate.textContent()).to.match(/cannot change|not certified/).and.match(/your image's own pixels/);
+    expect(await certificate.locator('h3').allTextContents()).to.include.members(['First result', 'Distances', 'Copy check']);
+    // Each guarantee leads with one plain sentence; the figures wait under "details", closed.
+    const firstClaim = certificate.locator('.claim').first();
+    expect(await firstClaim.locator('.claim-lead').textContent()).to.match(/^(Stable: no change smaller than [\d.]+ grey levels \(out of 255\) on every pixel, or than .+, can change the first result \(#\d+\)\.|A close call: .+)$/);
+    expect(await firstClaim.locator('.claim-details').evaluate((d: HTMLDetailsElement) => d.open)).to.equal(false);
+    expect(await firstClaim.getByText(/‖δ‖₂ < r =/).isVisible()).to.equal(false);
+    await firstClaim.getByText('Details').click();
+    expect(await firstClaim.getByText(/‖δ‖₂ < r =/).isVisible()).to.equal(true);
+    expect(await firstClaim.textContent()).to.match(/your image's own pixels/);
+    // The copy check says what it means: the photo is in the collection, so it is a possible copy of itself.
+    expect(await page.locator('[data-copy-text]').textContent()).to.match(/^Possible copy: image #\d+ could be turned into this one by a change within the budget/);
+    expect(await page.locator('.result.copy .copy-tag').first().textContent()).to.equal('possible copy');
+    // The time line counts the embedding, done when the photo was uploaded.
+    expect(await page.locator('.section-head .muted').textContent()).to.match(/^[\d.]+ ms: embedding [\d.]+ ms \(at upload\) \+ search [\d.]+ ms \+ certificate [\d.]+ ms$/);
     expect(await page.locator('.query-figure img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).to.equal(true);
     expect(await page.locator('a[href^="/attack?"]').count()).to.be.above(0);
     await shot('results-upload');
+  });
+
+  it('says plainly when the first result is a close call (a photo from outside the collection)', async () => {
+    // Measured: this photo's first two results are almost tied (top-1 radius ≈ 0.003 < √3/255).
+    await page.goto(server.url);
+    await page.setInputFiles('#upload-image', dataFile('imagenet-sample/images/n01537544_indigo_bunting.jpg'));
+    await Promise.all([page.waitForURL(/\/search\?upload=/), page.getByRole('button', { name: 'Search', exact: true }).click()]);
+    const [first, second] = await resultIds(page);
+    const lead = `A close call: the first two results (#${first} and #${second}) are almost tied, so even one grey level on a single pixel may change the first result (#${first}).`;
+    expect(await page.locator('.summary').textContent()).to.equal(lead);
+    expect(await page.locator('.summary').getAttribute('class')).to.contain('warn');
+    expect(await page.locator('.claim').first().locator('.claim-lead').textContent()).to.equal(lead);
+    expect(await page.locator('[data-copy-text]').textContent()).to.match(/^Not a copy: no image in the collection can be turned into this one by a change smaller than [\d.]+ grey levels \(out of 255\) on every pixel, or than /);
+    await shot('results-close-call');
+  });
+
+  it('has one unit for ε: the label, the number box, the slider and the printed value agree, within one range', async () => {
+    const id = index.idOf.get(index.files[2])!;
+    await page.goto(`${server.url}/search?id=${id}&epsilon=0.25`);
+    expect(await page.locator('label[for="epsilon"]').textContent()).to.equal("Budget ε: the ℓ₂ size of a change to the model's input, from 0 to 2");
+    const box = page.locator('#epsilon');
+    const slider = page.locator('#epsilon-slider');
+    expect([await box.getAttribute('min'), await box.getAttribute('max')]).to.deep.equal([await slider.getAttribute('min'), await slider.getAttribute('max')]);
+    expect(await box.inputValue()).to.equal('0.25');
+    expect(await slider.inputValue()).to.equal('0.25');
+    expect(await page.locator('[data-epsilon-text]').textContent()).to.match(/^ε = 0\.25: a change of that ℓ₂ size is, for example, 0\.16 grey levels \(out of 255\) on every pixel, or one pixel changed by 37 grey levels\.$/);
+
+    // The slider sets the box to its own value, and the printed value follows.
+    const bounds = await boundTexts(page);
+    await slider.evaluate((input: HTMLInputElement) => {
+      input.value = '1.5';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(await box.inputValue()).to.equal('1.5');
+    await page.waitForFunction(() => document.querySelector('[data-epsilon-text]')?.textContent?.startsWith('ε = 1.5:'));
+    expect(await boundTexts(page)).to.not.deep.equal(bounds);
+
+    // Out of the slider's range: the box refuses it, and nothing is asked of the server.
+    const updated = await boundTexts(page);
+    await box.fill('5');
+    expect(await box.evaluate((input: HTMLInputElement) => input.checkValidity())).to.equal(false);
+    await page.waitForFunction(() => document.querySelector('[data-epsilon-text]')?.textContent === 'ε must be a number from 0 to 2.');
+    expect(await boundTexts(page)).to.deep.equal(updated);
+    expect(await slider.inputValue()).to.equal('1.5');
+    // And a page asked for a larger ε directly says which range it takes.
+    const refused = await page.goto(`${server.url}/search?id=${id}&epsilon=5`);
+    expect(refused!.status()).to.equal(400);
+    expect(await page.locator('.lede').textContent()).to.equal('epsilon must be a number from 0 to 2 (e.g. 0.141 or 36/255)');
   });
 
   it('searches with an image dropped onto the search box (JS enhancement)', async () => {
@@ -153,6 +214,11 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     expect(await page.getByRole('alert').textContent()).to.match(/not an image/);
     expect(await page.inputValue('#upload-k')).to.equal('7');
     await shot('error-upload');
+
+    await page.setInputFiles('#upload-image', { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(0) });
+    const [empty] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Search', exact: true }).click()]);
+    expect(empty.status()).to.equal(400);
+    expect(await page.getByRole('alert').textContent()).to.match(/the file is empty \(0 bytes\)/);
   });
 
   it('shows an image with its metadata and neighbours, and a 404 page', async () => {
@@ -173,6 +239,9 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     await shot('not-found');
     await page.goto(`${server.url}/about`);
     expect(await page.locator('h1').textContent()).to.equal('About the guarantees');
+    // Plain words first, the mathematics after them.
+    expect(await page.locator('h2').allTextContents()).to.deep.equal(['In plain words', 'The mathematics']);
+    expect(await page.locator('.lede').textContent()).to.match(/^Every answer comes with a promise about changes to your picture/);
     await shot('about');
   });
 

@@ -159,7 +159,7 @@ export function attackPageRoutes(ctx: AppContext): Router {
   const router = Router();
   const maxUploadMiB = Math.round(ctx.maxUploadBytes / (1024 * 1024));
   const renderForm = (res: Response, values: AttackFormValues, error?: string, status = 200) =>
-    renderPage(ctx, res, 'attack', { title: 'Attack', nav: 'attack', ...attackFormView(values, maxUploadMiB, error) }, status);
+    renderPage(ctx, res, 'attack', { title: 'Attack', nav: 'attack', ...attackFormView(values, maxUploadMiB, ctx.attacks.baselineStatus(), error) }, status);
 
   router.get('/attack', async (req, res) => {
     await renderForm(res, formValues(req.query as Raw));

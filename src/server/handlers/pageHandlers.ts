@@ -1,19 +1,11 @@
 import { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
 import type { SearchResult } from '../../search/types.js';
+import { countOf } from '../../util/words.js';
 import type { AppContext } from '../app.js';
 import { ApiError, logUnexpected, toApiError } from '../errors.js';
-import {
-  barScale,
-  bar,
-  certificateClaims,
-  certificateSummary,
-  copyVerdict,
-  describeEpsilon,
-  formState,
-  pager,
-  scopeBadges,
-} from '../pageModels.js';
-import { DEFAULT_EPSILON, parseImageId, parsePage, parseSearchParams, parseSha256, type SearchParams } from '../params.js';
+import { certificateClaims, certificateSummary, copyVerdict, epsilonReading } from '../guaranteeWords.js';
+import { barScale, bar, formState, pager, scopeBadges, timingText } from '../pageModels.js';
+import { DEFAULT_EPSILON, PAGE_MAX_EPSILON, parseImageId, parsePage, parseSearchParams, parseSha256, type SearchParams } from '../params.js';
 import { imageDto, imageUrls, searchDto, type SearchDto } from '../presenters.js';
 import { imageUpload } from '../upload.js';
 import { formatNumber as num } from '../views.js';
@@ -28,19 +20,26 @@ const UPLOAD_ERRORS = new Set([
   'payload_too_large',
   'unsupported_media_type',
   'missing_image',
+  'empty_image',
   'unexpected_field',
   'bad_upload',
   'upload_expired',
+  'upload_not_found',
 ]);
 
 const fixed = (value: number) => value.toFixed(4);
+
+/** Which pixels the plain sentences count, and why their grey levels hold for the image itself too (certificates.md §6). */
+const SPACE_NOTE =
+  'Pixels are counted in the 224×224 picture the model sees. The grey levels on every pixel hold for the image’s own pixels too: ' +
+  'its crop and resize only average pixels, so no value of the picture changes more than the image’s pixels did.';
 
 /** Layout data every page shares (footer: corpus size and model). */
 async function layoutData(ctx: AppContext) {
   const stats = await ctx.corpus.stats();
   return {
     footer: {
-      corpusSize: stats.searchable,
+      corpusSize: countOf(stats.searchable, 'image'),
       modelName: ctx.card.name,
       modelVersion: ctx.card.version,
       modelShort: ctx.card.version.slice(0, 12),
@@ -61,7 +60,7 @@ function querySource(dto: SearchDto): Record<string, string> {
   return {};
 }
 
-function resultsView(dto: SearchDto, result: SearchResult, ctx: AppContext) {
+function resultsView(dto: SearchDto, ctx: AppContext) {
   const source = querySource(dto);
   const scale = barScale(dto.results.map((r) => r.bound.upper));
   const copy = copyVerdict(dto);
@@ -92,17 +91,15 @@ function resultsView(dto: SearchDto, result: SearchResult, ctx: AppContext) {
     query,
     form: formState(ctx.maxUploadBytes, { k: dto.k, epsilon: dto.epsilon }),
     hidden: Object.entries({ ...source, k: String(dto.k), offset: String(dto.offset) }).map(([name, value]) => ({ name, value })),
-    apiUrl: `${dto.query.kind === 'vector' ? '' : dto.query.urls.neighbours}?${queryString({ k: dto.k, offset: dto.offset, copyCheck: 'true' })}`,
-    epsilonGrey: Math.min(255, Math.round(dto.epsilon * 255)),
-    epsilonText: describeEpsilon(dto.epsilon),
+    epsilonText: epsilonReading(dto.epsilon),
     badges: scopeBadges(dto),
     claims: certificateClaims(dto),
     summary: certificateSummary(dto),
-    spaceNote: dto.certificate ? `Radii ${dto.certificate.spaceNote.replace(/^radii /, '')}.` : '',
+    spaceNote: dto.certificate ? `${SPACE_NOTE} Radii ${dto.certificate.spaceNote.replace(/^radii /, '')}.` : '',
     copy,
     attackUrl: `/attack?${queryString(attackBase)}`,
-    resultsTitle: dto.results.length ? `Results ${first}–${last} of ${dto.corpusSize}` : 'Results',
-    timingText: `${Math.round(result.timings.totalMs)} ms, of which certificate ${result.timings.certifyMs.toFixed(1)} ms`,
+    resultsTitle: !dto.results.length ? 'Results' : first === last ? `Result ${first} of ${dto.corpusSize}` : `Results ${first}–${last} of ${dto.corpusSize}`,
+    timingText: timingText(dto.timings),
     scaleText: num(scale),
     results: dto.results.map((r) => ({
       ...r,
@@ -126,7 +123,7 @@ export async function renderPage(ctx: AppContext, res: Response, view: string, d
 /** Search values a failed form post still had, so the form comes back as the user left it. */
 function keptFormValues(req: Request): { k?: number; epsilon?: number } {
   try {
-    const { k, epsilon } = parseSearchParams(req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {});
+    const { k, epsilon } = parseSearchParams(req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}, PAGE_MAX_EPSILON);
     return { k, epsilon };
   } catch {
     return {};
@@ -144,7 +141,7 @@ export function pageRoutes(ctx: AppContext): Router {
     await renderPage(ctx, res, 'home', {
       title: 'Corpus',
       nav: 'corpus',
-      corpus: { size: stats.searchable },
+      corpus: { size: countOf(stats.searchable, 'image') },
       model: { name: ctx.card.name },
       form: formState(ctx.maxUploadBytes),
       gallery: corpus.images.map((image) => ({
@@ -160,19 +157,19 @@ export function pageRoutes(ctx: AppContext): Router {
 
   // Post/redirect/get: the upload is kept content-addressed, so the results page has a URL of its own.
   router.post('/search', ...imageUpload(ctx.maxUploadBytes), async (req, res) => {
-    const params = searchParamsOf(req);
+    const params = searchParamsOf(req, PAGE_MAX_EPSILON);
     const result = await ctx.search.byUpload(req.imageUpload!.bytes, params);
     if (result.query.kind !== 'upload') throw new Error('upload search returned another query kind');
     res.redirect(303, `/search?${queryString({ upload: result.query.sha256, k: params.k, epsilon: params.epsilon })}`);
   });
 
   router.get('/search', async (req, res) => {
-    const params: SearchParams = { ...parseSearchParams(req.query), copyCheck: true };
+    const params: SearchParams = { ...parseSearchParams(req.query, PAGE_MAX_EPSILON), copyCheck: true };
     let result: SearchResult;
     if (req.query.id !== undefined) result = await ctx.search.byId(parseImageId(req.query.id), params);
     else if (req.query.upload !== undefined) result = await ctx.search.byCachedUpload(parseSha256(req.query.upload), params);
     else return res.redirect(303, '/');
-    await renderPage(ctx, res, 'results', { nav: 'search', ...resultsView(searchDto(result), result, ctx) });
+    await renderPage(ctx, res, 'results', { nav: 'search', ...resultsView(searchDto(result), ctx) });
   });
 
   router.get('/images/:id', async (req, res) => {

@@ -7,9 +7,9 @@ import { webImage } from '../services/corpusService.js';
 import { imageUpload } from '../upload.js';
 
 /** Search parameters from the query string and, for forms and JSON, the body (the body wins). */
-export function searchParamsOf(req: Request) {
+export function searchParamsOf(req: Request, maxEpsilon?: number) {
   const body = req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {};
-  return parseSearchParams({ ...req.query, ...body });
+  return parseSearchParams({ ...req.query, ...body }, maxEpsilon);
 }
 
 /** The JSON search API: by upload, by corpus id, by an earlier upload, by raw vector. */
