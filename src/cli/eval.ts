@@ -1,7 +1,9 @@
 /**
  * npm run eval [-- --quick] [--data <dir>] [--teacher <dir>] [--models <dir>] [--out <dir>] [--seed N]
- * Measures quality (copy detection, COCO semantic retrieval), certified retrieval and empirical robustness of
- * LipSim, the baseline and the teacher; writes <out>/eval.json, eval.md and SVG figures (default reports/).
+ * Measures quality (copy detection, COCO semantic retrieval, category retrieval on held-out clothing and Caltech-101
+ * photos, human 2AFC judgements on the cars) of LipSim, the baseline, the teacher and two floors (a thumbnail, an
+ * untrained LipSim), then certified retrieval and empirical robustness of the models; writes <out>/eval.json, eval.md
+ * and SVG figures (default reports/).
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';

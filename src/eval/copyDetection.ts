@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { seededRandom } from '../util/random.js';
-import { embedPhotos, type VectorModel } from './models.js';
+import { embedPhotosWithEach, inGallerySpace, type VectorModel } from './models.js';
 import { averagePrecision, Gallery, mean, recallAt1 } from './retrieval.js';
 import { applyTransform, type TransformFamily } from './transforms.js';
 
@@ -24,13 +24,17 @@ export async function evaluateCopyDetection(
 ): Promise<CopyDetectionResult> {
   const buffers = await Promise.all(originals.map((f) => readFile(f)));
   const result: CopyDetectionResult = {};
-  const galleries = await Promise.all(models.map(async (m) => new Gallery(await embedPhotos(m, buffers))));
+  const originalVectors = await embedPhotosWithEach(models, buffers);
+  // Copies are compared with the originals: set-centred models centre both on the originals' mean.
+  const toGallerySpace = models.map((m, i) => inGallerySpace(m, originalVectors[i]));
+  const galleries = originalVectors.map((vectors, m) => new Gallery(vectors.map(toGallerySpace[m])));
   const truth = originals.map((_, i) => i);
   const perModel = models.map(() => ({}) as Record<TransformFamily | 'all', CopyDetectionScores>);
   for (const [f, family] of families.entries()) {
     const copies = await Promise.all(buffers.map((b, i) => applyTransform(family, b, seededRandom(seed + 7919 * f + i))));
-    for (const [m, model] of models.entries()) {
-      const queries = await embedPhotos(model, copies);
+    const copyVectors = await embedPhotosWithEach(models, copies);
+    for (const m of models.keys()) {
+      const queries = copyVectors[m].map(toGallerySpace[m]);
       const ap = queries.map((q, i) => averagePrecision(galleries[m].ranking(q), (g) => g === i));
       perModel[m][family] = { recallAt1: recallAt1(galleries[m], queries, truth), mAP: mean(ap) };
     }

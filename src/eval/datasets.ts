@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** Share of photos held out from training (by a hash of their path: stable on every machine). */
@@ -7,8 +7,11 @@ export const VALIDATION_PERCENT = 15;
 
 export interface LabelledPhoto {
   readonly file: string;
-  readonly source: 'imagenet' | 'clothing' | 'coco';
-  /** wnid for ImageNet, class folder for clothing, '' for COCO (see cocoCategories for its labels). */
+  readonly source: 'imagenet' | 'clothing' | 'caltech' | 'voc' | 'coco';
+  /**
+   * wnid for ImageNet, class folder for clothing and Caltech-101, '' for VOC and COCO (multi-object scenes: see
+   * cocoCategories for COCO's labels).
+   */
   readonly label: string;
   readonly split: 'train' | 'val';
 }
@@ -21,14 +24,18 @@ export function listPhotos(dataDir: string): LabelledPhoto[] {
     const [file, wnid] = line.split('\t');
     items.push({ file: join(imagenet, 'images', file), source: 'imagenet', label: wnid });
   }
-  const clothing = join(dataDir, 'clothing', 'images');
-  for (const label of readdirSync(clothing).sort()) {
-    for (const file of readdirSync(join(clothing, label)).sort()) {
-      items.push({ file: join(clothing, label, file), source: 'clothing', label });
+  for (const [folder, source] of [['clothing', 'clothing'], ['caltech101', 'caltech']] as const) {
+    const root = join(dataDir, folder, 'images');
+    if (!existsSync(root)) continue;
+    for (const label of readdirSync(root).sort()) {
+      for (const file of readdirSync(join(root, label)).sort()) items.push({ file: join(root, label, file), source, label });
     }
   }
-  const coco = join(dataDir, 'coco', 'images');
-  for (const file of readdirSync(coco).sort()) items.push({ file: join(coco, file), source: 'coco', label: '' });
+  for (const [folder, source] of [['voc2007', 'voc'], ['coco', 'coco']] as const) {
+    const root = join(dataDir, folder, 'images');
+    if (!existsSync(root)) continue;
+    for (const file of readdirSync(root).sort()) items.push({ file: join(root, file), source, label: '' });
+  }
   return items.map((item) => {
     const h = createHash('sha256').update(relative(dataDir, item.file)).digest().readUInt32BE(0);
     return { ...item, split: h % 100 < VALIDATION_PERCENT ? 'val' : 'train' };

@@ -75,8 +75,10 @@ export function groupedBars(title: string, categories: readonly string[], series
     });
     body += `<text x="${LEFT + (g + 0.5) * groupWidth}" y="${H - BOTTOM + 16}" text-anchor="middle">${esc(c)}</text>`;
   });
+  // Legend in rows of three, so that five series still fit the width.
   series.forEach((s, i) => {
-    body += `<rect x="${LEFT + 8 + i * 170}" y="${H - 24}" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${LEFT + 22 + i * 170}" y="${H - 15}">${esc(s.label)}</text>`;
+    const x = 8 + (i % 3) * 212, y = H - 28 + Math.floor(i / 3) * 14;
+    body += `<rect x="${x}" y="${y}" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${x + 14}" y="${y + 9}" font-size="11">${esc(s.label)}</text>`;
   });
   for (const t of [0, 0.5, 1]) body += `<text x="${LEFT - 6}" y="${py(t) + 4}" text-anchor="end">${t}</text>`;
   return frame(title, body, '', yLabel);
