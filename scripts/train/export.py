@@ -42,6 +42,8 @@ def load(path):
 def prove_lipschitz(model, frozen):
     """Checks, in float64 on the exported constants, every per-layer condition the 1-Lipschitz proof uses."""
     checks = {'linear_max_sigma': 0.0, 'dense_min_margin': float('inf'), 'conv_min_margin': float('inf')}
+    if model.thumbnail:
+        checks['thumbnail_branch_gain'] = 0.0  # sqrt(cos^2 + sin^2) of the two branch weights
     # conv_min_margin is relative: min over channels of (T_i - bound_i) / bound_i
     layers = [layer for stage in model.stages for layer in stage] + list(model.dense)
     convs = iter(layer for layer in layers if hasattr(layer, 'kernel'))
@@ -49,6 +51,8 @@ def prove_lipschitz(model, frozen):
         if op[0] == 'linear':
             sigma = np.linalg.norm(op[1].double().numpy(), ord=2)
             checks['linear_max_sigma'] = max(checks['linear_max_sigma'], float(sigma))
+        elif op[0] == 'thumbnail':
+            checks['thumbnail_branch_gain'] = float(np.hypot(op[1].double().item(), op[2].double().item()))
         elif op[0] == 'resdense':
             w, t = op[1].double().numpy(), 1.0 / op[3].double().numpy()
             margin = np.linalg.eigvalsh(np.diag(t) - w @ w.T).min()  # T - W^T W must be PSD
@@ -59,7 +63,8 @@ def prove_lipschitz(model, frozen):
             q = np.exp(layer.log_q.detach().double().numpy())
             bound = conv_gram_bound(torch.from_numpy(k)).numpy() @ q / q  # q-weighted Gershgorin bound, float64
             checks['conv_min_margin'] = min(checks['conv_min_margin'], float(((t - bound) / bound).min()))
-    ok = checks['linear_max_sigma'] <= 1 + 1e-6 and checks['dense_min_margin'] >= -1e-9 and checks['conv_min_margin'] >= -1e-9
+    ok = (checks['linear_max_sigma'] <= 1 + 1e-6 and checks['dense_min_margin'] >= -1e-9
+          and checks['conv_min_margin'] >= -1e-9 and checks.get('thumbnail_branch_gain', 0) <= 1 + 1e-6)
     return ok, checks
 
 
@@ -74,6 +79,15 @@ def float32_gradient_error(model, inputs, direction, grad):
     return (grad.reshape(len(grad), -1).double() - exact).norm(dim=1) / exact.norm(dim=1)
 
 
+def export_embedding(frozen, path):
+    """pixels -> (embedding, norm); 'norm' is ||y|| before the sphere projection (>= 1 by construction for
+    LipSim): exported so tests can see it."""
+    x = torch.rand(2, 3, SIZE, SIZE)
+    torch.onnx.export(EmbedOnly(frozen), (x,), path, input_names=['pixels'], output_names=['embedding', 'norm'],
+                      dynamic_axes={'pixels': {0: 'batch'}, 'embedding': {0: 'batch'}, 'norm': {0: 'batch'}},
+                      opset_version=17)
+
+
 def export(model, name, out_dir, ck, golden_inputs, golden_direction):
     frozen = Frozen(model)
     x = torch.rand(2, 3, SIZE, SIZE)
@@ -82,10 +96,7 @@ def export(model, name, out_dir, ck, golden_inputs, golden_direction):
     assert diff < 1e-5, f'frozen {name} differs from the trained model by {diff}'
     emb_path = os.path.join(out_dir, f'{name}.onnx')
     grad_path = os.path.join(out_dir, f'{name}.grad.onnx')
-    # 'norm' is ||y|| before the sphere projection (>= 1 by construction for LipSim): exported so tests can see it.
-    torch.onnx.export(EmbedOnly(frozen), (x,), emb_path, input_names=['pixels'], output_names=['embedding', 'norm'],
-                      dynamic_axes={'pixels': {0: 'batch'}, 'embedding': {0: 'batch'}, 'norm': {0: 'batch'}},
-                      opset_version=17)
+    export_embedding(frozen, emb_path)
     dim = model.config['dim']
     direction = torch.randn(2, dim)
     torch.onnx.export(frozen, (x, direction), grad_path, input_names=['pixels', 'direction'],
@@ -132,6 +143,10 @@ ROBUST_PROOF = [
     'an embedding into a larger torus followed by a restriction, so W^T W is dominated by the torus Gram '
     'operator, every row of which that bound dominates (conv_min_margin >= 0, float64).',
     'sum-pool over the 7x7 grid divided by 7 = sqrt(49): operator norm exactly 1 (Cauchy-Schwarz).',
+    'thumbnail branch (when present): the 16x16 thumbnail is a sum over disjoint 14x14 blocks divided by 14 = '
+    'sqrt(196), operator norm exactly 1; the pair x -> [cos(a) P(x), sin(a) Q(x)] of two 1-Lipschitz maps P (the '
+    'pooled trunk) and Q (the thumbnail) satisfies ||.||^2 <= (cos^2 + sin^2) ||dx||^2 = ||dx||^2 '
+    '(thumbnail_branch_gain = sqrt(cos^2 + sin^2) <= 1, checked).',
     'projection u = [z, 1]/||[z, 1]||: z -> [z, 1] is an isometry onto vectors of norm >= 1, where y -> y/||y|| '
     'equals the metric projection onto the closed unit ball, which is 1-Lipschitz (the ball is convex).',
     'A composition of 1-Lipschitz maps is 1-Lipschitz: ||f(x) - f(y)||_2 <= ||x - y||_2 on [0,1]^(3x224x224).',
@@ -139,9 +154,12 @@ ROBUST_PROOF = [
 
 
 def card(name, model, ck, info, extra_stages):
-    stages = [{'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
+    stages = [s if s.get('carried_from_previous_card') else
+              {'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
                'args': {k: s['args'].get(k, 0.0) for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight',
-                                                            'relational_weight', 'temperature', 'steps')},
+                                                            'relational_weight', 'temperature', 'steps', 'init',
+                                                            'thumbnail', 'freeze_trunk')},
+               'initial': s['history'][0] if s['history'] and s['history'][0]['step'] == 0 else None,
                'final': s['history'][-1] if s['history'] else None} for s in extra_stages]
     return {
         'name': name,
@@ -156,6 +174,8 @@ def card(name, model, ck, info, extra_stages):
                        f"{model.config['depths'][0]} x residual 3x3 conv @28", 'unshuffle 2 + 1x1 proj',
                        f"{model.config['depths'][1]} x residual 3x3 conv @14", 'unshuffle 2 + 1x1 proj',
                        f"{model.config['depths'][2]} x residual 3x3 conv @7", 'sum-pool / 7',
+                       *(['beside it, the 16x16 thumbnail of the input (14x14 block sums / 14); weights cos a, sin a']
+                         if model.config.get('thumbnail') else []),
                        f"linear -> {model.config['hidden']}", f"{model.config['dense_depth']} x residual dense",
                        'linear -> embedding', 'sphere projection' + (' with constant coordinate' if model.robust else '')],
         },
@@ -187,32 +207,58 @@ def card(name, model, ck, info, extra_stages):
     }
 
 
+def stage_records(checkpoints, stages, previous_card):
+    """One record per training stage, from its checkpoint; a stage whose checkpoint is gone (checkpoints are not
+    kept in git) keeps the record of the same stage in the previous model card."""
+    previous = previous_card['training']['stages'] if previous_card else []
+    records = []
+    for i, stage in enumerate(stages):
+        path = os.path.join(checkpoints, f'{stage}.pt')
+        if os.path.exists(path):
+            records.append(dict(torch.load(path), name=stage))
+        elif i < len(previous):
+            records.append({**previous[i], 'carried_from_previous_card': True})
+        else:
+            raise FileNotFoundError(f'{path}: no checkpoint and no record in the previous card')
+    return records
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--checkpoints', default='.checkpoints')
     p.add_argument('--golden', default='cache/train/golden')
     p.add_argument('--models', default='models')
+    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim',
+                   help='checkpoint names of the LipSim stages, the last one exported')
     a = p.parse_args()
     torch.set_num_threads(2)
     os.makedirs(a.models, exist_ok=True)
     files = json.load(open(os.path.join(a.golden, 'files.json')))
     inputs = torch.from_numpy(np.fromfile(os.path.join(a.golden, 'inputs.f32'), dtype=np.float32)
                               .reshape(len(files), 3, SIZE, SIZE))
+    golden_path = os.path.join(a.models, 'golden.json')
+    previous_golden = json.load(open(golden_path)) if os.path.exists(golden_path) else {'files': None, 'models': {}}
     golden = {'files': files, 'models': {}}
-    runs = {'lipsim': ['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim'], 'baseline': ['baseline']}
+    runs = {'lipsim': a.lipsim_stages.split(','), 'baseline': ['baseline']}
     for name, stages in runs.items():
-        cks = [dict(torch.load(os.path.join(a.checkpoints, f'{s}.pt')), name=s) for s in stages]
-        model, ck = load(os.path.join(a.checkpoints, f'{stages[-1]}.pt'))
+        card_path = os.path.join(a.models, f'{name}.json')
+        previous_card = json.load(open(card_path)) if os.path.exists(card_path) else None
+        final = os.path.join(a.checkpoints, f'{stages[-1]}.pt')
+        if not os.path.exists(final) and previous_card and previous_golden['files'] == files:
+            golden['models'][name] = previous_golden['models'][name]
+            print(f'{name}: no checkpoint {final}; the model in {a.models} is kept', flush=True)
+            continue
+        model, ck = load(final)
         gen = torch.Generator().manual_seed(7)
         direction = torch.nn.functional.normalize(torch.randn(len(files), model.config['dim'], generator=gen), dim=1)
         info = export(model, name, a.models, ck, inputs, direction)
         golden['models'][name] = {'version': info['sha256'], 'direction': direction.numpy().tolist(), **info.pop('golden')}
-        model_card = card(name, model, ck, info, cks)
-        with open(os.path.join(a.models, f'{name}.json'), 'w') as f:
+        model_card = card(name, model, ck, info, stage_records(a.checkpoints, stages, previous_card))
+        with open(card_path, 'w') as f:
             json.dump(model_card, f, indent=2)
         print(f"{name}: {info['parameters']} parameters, gradient rel. error {info['gradientRelativeError']:.2e}, "
               f"checks {info['lipschitzChecks']}", flush=True)
-    with open(os.path.join(a.models, 'golden.json'), 'w') as f:
+    with open(golden_path, 'w') as f:
         json.dump(golden, f)
 
 

@@ -7,7 +7,10 @@ Input: RGB 3x224x224 in [0, 1], no normalisation. Layout (robust):
   unshuffle 2 -> SpectralLinear 4w1->w2 ; depth[1] x SLLConv(w2) @ 14 x 14
   unshuffle 2 -> SpectralLinear 4w2->w3 ; depth[2] x SLLConv(w3) @ 7 x 7
   sum-pool / 7 (operator norm exactly 1: a sum of 49 terms divided by sqrt(49))
-  SpectralLinear w3->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
+  [layout branch, optional] [cos a * pooled, sin a * thumbnail(x)]: the input's 16x16 thumbnail (14x14 block
+      sums / 14, norm exactly 1) beside the pooled features; the sum-pool discards where things are, the
+      thumbnail keeps the coarse layout and colours. cos^2 + sin^2 = 1 keeps the pair 1-Lipschitz.
+  SpectralLinear (w3 [+ 768])->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
   z -> [z, 1] / ||[z, 1]||   (sound projection, see project_to_sphere)
 The baseline has the same layout with free weights, standardises its input with the ImageNet mean/std as
 conventional networks do (dividing by std < 1 is one of the things that makes them sensitive), and ends with a
@@ -52,6 +55,24 @@ def sum_pool(x):
     return x.sum(dim=(2, 3)) / (x.shape[2] * x.shape[3]) ** 0.5
 
 
+THUMB_BLOCK = 14  # 224 / 14 = a 16x16 thumbnail
+
+
+def thumbnail_kernel(dtype=torch.float32):
+    """Per-channel 14x14 block sum divided by 14 = sqrt(196): a strided depthwise convolution whose operator norm
+    is exactly 1 (Cauchy-Schwarz on each disjoint block; equality for a constant block)."""
+    return torch.full((3, 1, THUMB_BLOCK, THUMB_BLOCK), 1.0 / THUMB_BLOCK, dtype=dtype)
+
+
+def thumbnail(x):
+    return F.conv2d(x, thumbnail_kernel(x.dtype), stride=THUMB_BLOCK, groups=3).flatten(1)
+
+
+def thumbnail_vjp(g, size):
+    g = g.reshape(-1, 3, size // THUMB_BLOCK, size // THUMB_BLOCK)
+    return F.conv_transpose2d(g, thumbnail_kernel(g.dtype), stride=THUMB_BLOCK, groups=3)
+
+
 def project_to_sphere(z):
     """u = [z, 1] / ||[z, 1]||. The map z -> [z, 1] is an isometry onto its image, every image point has norm
     >= 1, and on {||y|| >= 1} the map y -> y/||y|| equals the metric projection onto the closed unit ball,
@@ -61,26 +82,35 @@ def project_to_sphere(z):
 
 
 class Backbone(nn.Module):
-    def __init__(self, robust=True, widths=(48, 96, 192), depths=(3, 3, 3), hidden=512, dense_depth=2, dim=256):
+    def __init__(self, robust=True, widths=(48, 96, 192), depths=(3, 3, 3), hidden=512, dense_depth=2, dim=256,
+                 thumbnail=False):
         super().__init__()
         self.robust = robust
-        self.config = dict(widths=list(widths), depths=list(depths), hidden=hidden, dense_depth=dense_depth, dim=dim)
+        self.config = dict(widths=list(widths), depths=list(depths), hidden=hidden, dense_depth=dense_depth, dim=dim,
+                           thumbnail=thumbnail)
         Conv, Dense, Linear = (SLLConv, SLLDense, SpectralLinear) if robust else (FreeConv, FreeDense, FreeLinear)
         ins = [3 * 64, 4 * widths[0], 4 * widths[1]]
         self.proj = nn.ModuleList([Linear(i, w) for i, w in zip(ins, widths)])
         self.stages = nn.ModuleList([nn.ModuleList([Conv(w) for _ in range(d)]) for w, d in zip(widths, depths)])
-        self.head_in = Linear(widths[-1], hidden)
+        self.thumbnail = thumbnail
+        # The branch weights are cos/sin of one learned angle; it starts giving the thumbnail a small share.
+        self.layout_angle = nn.Parameter(torch.tensor(0.3)) if thumbnail else None
+        self.head_in = Linear(widths[-1] + (3 * (SIZE // THUMB_BLOCK) ** 2 if thumbnail else 0), hidden)
         self.dense = nn.ModuleList([Dense(hidden) for _ in range(dense_depth)])
         self.head_out = Linear(hidden, dim - 1 if robust else dim)
 
     def features(self, x):
+        pixels = x
         if not self.robust:
             x = standardize(x)
         for i, (proj, stage) in enumerate(zip(self.proj, self.stages)):
             x = proj(unshuffle(x, 8 if i == 0 else 2))
             for layer in stage:
                 x = layer(x)
-        x = self.head_in(sum_pool(x))
+        x = sum_pool(x)
+        if self.thumbnail:
+            x = torch.cat([x * self.layout_angle.cos(), thumbnail(pixels) * self.layout_angle.sin()], dim=1)
+        x = self.head_in(x)
         for layer in self.dense:
             x = layer(x)
         return self.head_out(x)
@@ -114,6 +144,9 @@ class Frozen(nn.Module):
                 for layer in stage:
                     self.ops.append(('resconv', layer.kernel.clone(), layer.bias.clone(), diag_of(layer).clone(), layer.pad))
             self.ops.append(('pool',))
+            if model.thumbnail:
+                angle = model.layout_angle.detach()
+                self.ops.append(('thumbnail', angle.cos().reshape(1).clone(), angle.sin().reshape(1).clone()))
             self.ops.append(('linear', weight_of(model.head_in).clone(), model.head_in.bias.clone()))
             for layer in model.dense:
                 self.ops.append(('resdense', layer.weight.clone(), layer.bias.clone(), diag_of(layer).clone()))
@@ -127,6 +160,7 @@ class Frozen(nn.Module):
     def embed(self, x):
         """Returns (u, ||y||, activations saved for the backward pass)."""
         saved = []
+        pixels = x
         for op in self.ops:
             kind = op[0]
             if kind == 'standardize':
@@ -153,6 +187,9 @@ class Frozen(nn.Module):
             elif kind == 'pool':
                 saved.append(x.shape)
                 x = sum_pool(x)
+            elif kind == 'thumbnail':
+                saved.append(x.shape[1])
+                x = torch.cat([x * op[1], thumbnail(pixels) * op[2]], dim=1)
         z = x
         if self.robust:
             y = torch.cat([z, torch.ones_like(z[:, :1])], dim=1)
@@ -167,6 +204,7 @@ class Frozen(nn.Module):
         g = (direction - u * (u * direction).sum(dim=1, keepdim=True)) / norm
         if self.robust:
             g = g[:, :-1]
+        from_thumbnail = 0.0  # the thumbnail branch's share of the input gradient
         for op, keep in zip(reversed(self.ops), reversed(saved)):
             kind = op[0]
             if kind == 'standardize':
@@ -185,7 +223,10 @@ class Frozen(nn.Module):
             elif kind == 'pool':
                 _, _, h, w = keep
                 g = (g / (h * w) ** 0.5)[:, :, None, None].expand(-1, -1, h, w)
-        return u, g
+            elif kind == 'thumbnail':
+                from_thumbnail = thumbnail_vjp(g[:, keep:] * op[2], x.shape[-1])
+                g = g[:, :keep] * op[1]
+        return u, g + from_thumbnail
 
 
 class EmbedOnly(nn.Module):

@@ -21,10 +21,12 @@ const { values: args } = parseArgs({
     teacher: { type: 'string', default: '../shared/teacher/mobilenet_v2.onnx' },
     out: { type: 'string', default: 'cache/train' },
     limit: { type: 'string' },
+    views: { type: 'string', default: '6' },
   },
 });
 
-const VIEWS = 4; // clean, flip + colour, two random crops + flip + colour
+// View 0 is the clean photo, view 1 its flip + colour jitter, the rest random crops + flip + colour jitter.
+const VIEWS = Number(args.views);
 const PLANE = 3 * INPUT_SIZE * INPUT_SIZE;
 
 /** Random-resized crop (area 30–100 %, aspect 3/4–4/3) resampled to the model input. */
@@ -67,14 +69,14 @@ function flipAndJitter(x: Float32Array, rand: () => number): Float32Array {
   let mean = 0;
   for (let i = 0; i < n; i++) mean += 0.299 * x[i] + 0.587 * x[n + i] + 0.114 * x[2 * n + i];
   mean = (mean / n) * brightness;
+  const jitter = (v: number, grey: number) =>
+    Math.min(1, Math.max(0, mean + (grey + (v - grey) * saturation - mean) * contrast));
   for (let i = 0; i < n; i++) {
     const r = x[i] * brightness, g = x[n + i] * brightness, b = x[2 * n + i] * brightness;
     const grey = 0.299 * r + 0.587 * g + 0.114 * b;
-    const rgb = [r, g, b];
-    for (let c = 0; c < 3; c++) {
-      const saturated = grey + (rgb[c] - grey) * saturation;
-      x[c * n + i] = Math.min(1, Math.max(0, mean + (saturated - mean) * contrast));
-    }
+    x[i] = jitter(r, grey);
+    x[n + i] = jitter(g, grey);
+    x[2 * n + i] = jitter(b, grey);
   }
   return x;
 }
@@ -88,10 +90,11 @@ async function main(): Promise<void> {
   const teacherOut = createWriteStream(join(args.out!, 'teacher.f32'));
   const kept: LabelledPhoto[] = [];
   const started = Date.now();
-  const batchItems = 8; // 8 images × 4 views = a teacher batch of 32
-  for (let b = 0; b < items.length; b += batchItems) {
+  const batchItems = Math.max(1, Math.round(32 / VIEWS)); // a teacher batch of about 32 views
+
+  async function prepareBatch(first: number): Promise<{ batch: Float32Array; bytes: Buffer; count: number }> {
     const views: Float32Array[] = [];
-    for (const item of items.slice(b, b + batchItems)) {
+    for (const item of items.slice(first, first + batchItems)) {
       let img: DecodedImage;
       try {
         img = await decodeImage(item.file);
@@ -101,18 +104,28 @@ async function main(): Promise<void> {
       }
       const rand = seededRandom(createHash('sha256').update(item.file).digest().readUInt32BE(0));
       views.push(centreCrop(img), flipAndJitter(centreCrop(img), rand));
-      views.push(flipAndJitter(randomCrop(img, rand), rand), flipAndJitter(randomCrop(img, rand), rand));
+      for (let v = 2; v < VIEWS; v++) views.push(flipAndJitter(randomCrop(img, rand), rand));
       kept.push(item);
     }
-    if (views.length === 0) continue;
     const batch = new Float32Array(views.length * PLANE);
     const bytes = Buffer.alloc(views.length * PLANE);
     views.forEach((v, i) => {
       batch.set(v, i * PLANE);
       for (let k = 0; k < PLANE; k++) bytes[i * PLANE + k] = Math.round(v[k] * 255);
     });
-    const out = await session.run({ pixels: new ort.Tensor('float32', batch, [views.length, 3, INPUT_SIZE, INPUT_SIZE]) });
-    const emb = out.embedding.data as Float32Array;
+    return { batch, bytes, count: views.length };
+  }
+
+  // The teacher runs on its own threads while the next batch is decoded and augmented.
+  let next = prepareBatch(0);
+  for (let b = 0; b < items.length; b += batchItems) {
+    const { batch, bytes, count } = await next;
+    const running = count
+      ? session.run({ pixels: new ort.Tensor('float32', batch, [count, 3, INPUT_SIZE, INPUT_SIZE]) })
+      : null;
+    next = b + batchItems < items.length ? prepareBatch(b + batchItems) : Promise.resolve({ batch, bytes, count: 0 });
+    if (!running) continue;
+    const emb = (await running).embedding.data as Float32Array;
     pixelsOut.write(bytes);
     teacherOut.write(Buffer.from(emb.buffer, emb.byteOffset, emb.byteLength));
     if ((b / batchItems) % 25 === 0) {
@@ -120,6 +133,7 @@ async function main(): Promise<void> {
       console.log(`${kept.length}/${items.length} images, ${rate.toFixed(1)} views/s`);
     }
   }
+  await next;
   await Promise.all([pixelsOut, teacherOut].map((s) => new Promise((r) => s.end(r))));
   const teacherDim = 1280;
   writeFileSync(

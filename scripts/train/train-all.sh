@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Reproduces models/ end to end: training cache (teacher embeddings), LipSim distillation, LipSim hinge
-# fine-tune, the non-robust baseline, then export + model cards. Each step resumes from its checkpoint.
+# Reproduces models/ end to end: training cache (teacher embeddings of 6 views of every photo), LipSim in five
+# stages, the non-robust baseline, then export + model cards + held-out figures. Each step resumes from its
+# checkpoint. `npm run train -- --device cuda` instead runs the GPU burst (gpu_burst.py) from the last CPU
+# stage on a small photo pack, and exports that.
 # Environment: LIPSEARCH_DATA (default ../shared/data), LIPSEARCH_TEACHER (default ../shared/teacher).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+DEVICE=cpu
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --device) DEVICE="$2"; shift 2 ;;
+    *) echo "usage: npm run train [-- --device cpu|cuda]" >&2; exit 2 ;;
+  esac
+done
 DATA=${LIPSEARCH_DATA:-../shared/data}
 TEACHER=${LIPSEARCH_TEACHER:-../shared/teacher}
 CACHE=${TRAIN_CACHE:-cache/train}
@@ -13,19 +22,28 @@ export OPENBLAS_NUM_THREADS=1
 DISTILL_STEPS=${DISTILL_STEPS:-1200}
 HINGE_STEPS=${HINGE_STEPS:-300}
 RELATIONAL_STEPS=${RELATIONAL_STEPS:-2400}
-FINAL_STEPS=${FINAL_STEPS:-1000}
+REL2_STEPS=${REL2_STEPS:-1000}
+FINAL_STEPS=${FINAL_STEPS:-1200}
 BASELINE_STEPS=${BASELINE_STEPS:-500}
+GPU_MINUTES=${GPU_MINUTES:-6}
+train() { $PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" "$@"; }
 
 [ -f "$CACHE/meta.json" ] || npx tsx scripts/train/prepare-data.ts --data "$DATA" --teacher "$TEACHER/mobilenet_v2.onnx" --out "$CACHE"
-$PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" --name lipsim-distill --steps "$DISTILL_STEPS"
-$PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" --name lipsim-hinge --stage hinge \
-  --init "$CKPT/lipsim-distill.pt" --steps "$HINGE_STEPS" --lr 5e-4
-$PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" --name lipsim-rel --stage hinge --relational-weight 1 \
-  --init "$CKPT/lipsim-hinge.pt" --steps "$RELATIONAL_STEPS" --lr 1e-3
-# Stage 4: the same recipe again, a fresh learning-rate cycle.
-$PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" --name lipsim --stage hinge --relational-weight 1 \
-  --init "$CKPT/lipsim-rel.pt" --steps "$FINAL_STEPS" --lr 1e-3
-$PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" --name baseline --baseline --steps "$BASELINE_STEPS"
-npx tsx scripts/train/golden-inputs.ts --data "$DATA" --out "$CACHE/golden"
+[ -f "$CACHE/golden/files.json" ] || npx tsx scripts/train/golden-inputs.ts --data "$DATA" --out "$CACHE/golden"
+train --name lipsim-distill --steps "$DISTILL_STEPS"
+train --name lipsim-hinge --stage hinge --init "$CKPT/lipsim-distill.pt" --steps "$HINGE_STEPS" --lr 5e-4
+train --name lipsim-rel --stage hinge --relational-weight 1 --init "$CKPT/lipsim-hinge.pt" --steps "$RELATIONAL_STEPS" --lr 1e-3
+train --name lipsim-rel2 --stage hinge --relational-weight 1 --init "$CKPT/lipsim-rel.pt" --steps "$REL2_STEPS" --lr 1e-3
+# Stage 5: the thumbnail (layout) branch is added beside the pooled trunk, a fresh learning-rate cycle.
+train --name lipsim --stage hinge --relational-weight 1 --thumbnail --init "$CKPT/lipsim-rel2.pt" --steps "$FINAL_STEPS" --lr 1e-3
+train --name baseline --baseline --steps "$BASELINE_STEPS"
+if [ "$DEVICE" = cuda ]; then
+  PACK=${GPU_PACK:-cache/gpu-pack}
+  [ -f "$PACK/index.json" ] || npx tsx scripts/train/pack-photos.ts --data "$DATA" --teacher "$TEACHER/mobilenet_v2.onnx" --out "$PACK"
+  cp "$CKPT/targets.npz" "$PACK/targets.npz"
+  $PY scripts/train/gpu_burst.py --pack "$PACK" --init "$CKPT/lipsim.pt" --out "$CKPT-gpu" --name lipsim --minutes "$GPU_MINUTES"
+  cp "$CKPT"/lipsim-*.pt "$CKPT/baseline.pt" "$CKPT-gpu/"
+  CKPT="$CKPT-gpu"
+fi
 $PY scripts/train/export.py --checkpoints "$CKPT" --golden "$CACHE/golden" --models models
 npx tsx scripts/train/evaluate-models.ts --data "$DATA" --teacher "$TEACHER" --models models

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, sharedTeacherDir } from '../../src/config.js';
@@ -19,41 +19,70 @@ function run(command: string, args: string[]): void {
   });
 }
 
-describe('training pipeline smoke test (Python): prepare, train, export, parity', () => {
+describe('training pipeline smoke test (Python): prepare, train, export, parity, GPU burst', () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'lipsearch-train-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+  const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  const teacherFile = join(sharedTeacherDir(), 'mobilenet_v2.onnx');
 
   it('trains two steps of each stage on a handful of photos, exports, and onnxruntime matches PyTorch', async () => {
     const cache = join(dir, 'cache');
     const ckpt = join(dir, 'ckpt');
     const models = join(dir, 'models');
-    const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
-    run(tsx, ['scripts/train/prepare-data.ts', '--data', DATA_DIR, '--teacher', join(sharedTeacherDir(), 'mobilenet_v2.onnx'), '--out', cache, '--limit', '12']);
+    run(tsx, ['scripts/train/prepare-data.ts', '--data', DATA_DIR, '--teacher', teacherFile, '--out', cache, '--limit', '12']);
     const common = ['--cache', cache, '--out', ckpt, '--steps', '2', '--batch', '4', '--threads', '1'];
+    const hinge = ['--stage', 'hinge', '--relational-weight', '1'];
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim-distill']);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim-hinge', '--stage', 'hinge', '--init', join(ckpt, 'lipsim-distill.pt')]);
-    run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim-rel', '--stage', 'hinge', '--relational-weight', '1', '--init', join(ckpt, 'lipsim-hinge.pt')]);
-    run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'lipsim', '--stage', 'hinge', '--relational-weight', '1', '--init', join(ckpt, 'lipsim-rel.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-rel', '--init', join(ckpt, 'lipsim-hinge.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-rel2', '--init', join(ckpt, 'lipsim-rel.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim', '--thumbnail', '--init', join(ckpt, 'lipsim-rel2.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'baseline', '--baseline']);
     run(tsx, ['scripts/train/golden-inputs.ts', '--data', DATA_DIR, '--out', join(cache, 'golden')]);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', ckpt, '--golden', join(cache, 'golden'), '--models', models]);
 
-    const golden = JSON.parse(readFileSync(join(models, 'golden.json'), 'utf8'));
     const card = JSON.parse(readFileSync(join(models, 'lipsim.json'), 'utf8'));
     expect(card.lipschitz.constant).to.equal(1);
     expect(card.lipschitz.checks.linear_max_sigma).to.be.at.most(1);
+    expect(card.lipschitz.checks.thumbnail_branch_gain).to.be.within(0.999, 1 + 1e-6);
     expect(card.gradientGraph.maxRelativeErrorVsAutograd).to.be.below(1e-4);
-    expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim']);
-    expect(card.training.stages[3].final.relational).to.be.a('number');
-    for (const name of ['lipsim', 'baseline'] as const) {
-      const embedder = await Embedder.open({ model: name, modelsDir: models, device: 'cpu' });
-      const inputs = await Promise.all((golden.files as string[]).map((f) => loadModelInput(dataFile(f))));
-      const vectors = await embedder.embed(inputs.map((x) => x.pixels));
-      vectors.forEach((v, i) => v.forEach((x, j) => expect(x).to.be.closeTo(golden.models[name].embedding[i][j], 1e-5)));
-      await embedder.close();
+    expect(card.architecture.thumbnail).to.equal(true);
+    expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim-rel2', 'lipsim']);
+    expect(card.training.stages[4].final.relational).to.be.a('number');
+    await expectParity(models, ['lipsim', 'baseline']);
+  });
+
+  it('runs the GPU burst on the CPU (two steps on a packed handful of photos) and exports its model', async () => {
+    const pack = join(dir, 'pack');
+    const burst = join(dir, 'ckpt-gpu');
+    const models = join(dir, 'models-gpu');
+    run(tsx, ['scripts/train/pack-photos.ts', '--data', DATA_DIR, '--teacher', teacherFile, '--out', pack, '--limit', '20', '--max-val', '8']);
+    run(PYTHON, ['scripts/train/gpu_burst.py', '--pack', pack, '--init', join(dir, 'ckpt', 'lipsim.pt'), '--out', burst, '--name', 'lipsim',
+      '--device', 'cpu', '--steps', '2', '--batch', '6']);
+    for (const f of ['lipsim-distill.pt', 'lipsim-hinge.pt', 'lipsim-rel.pt', 'lipsim-rel2.pt', 'baseline.pt']) {
+      copyFileSync(join(dir, 'ckpt', f), join(burst, f));
     }
+    run(PYTHON, ['scripts/train/export.py', '--checkpoints', burst, '--golden', join(dir, 'cache', 'golden'), '--models', models]);
+    const card = JSON.parse(readFileSync(join(models, 'lipsim.json'), 'utf8'));
+    const burstStage = card.training.stages[4];
+    expect(burstStage.steps).to.equal(2);
+    expect(burstStage.initial.copy_recall_at_1).to.be.within(0, 1);
+    expect(burstStage.final.copy_recall_at_1).to.be.within(0, 1);
+    await expectParity(models, ['lipsim']);
   });
 });
+
+/** onnxruntime-node embeds the golden photos as PyTorch did at export. */
+async function expectParity(models: string, names: readonly ('lipsim' | 'baseline')[]): Promise<void> {
+  const golden = JSON.parse(readFileSync(join(models, 'golden.json'), 'utf8'));
+  for (const name of names) {
+    const embedder = await Embedder.open({ model: name, modelsDir: models, device: 'cpu' });
+    const inputs = await Promise.all((golden.files as string[]).map((f) => loadModelInput(dataFile(f))));
+    const vectors = await embedder.embed(inputs.map((x) => x.pixels));
+    vectors.forEach((v, i) => v.forEach((x, j) => expect(x).to.be.closeTo(golden.models[name].embedding[i][j], 1e-5)));
+    await embedder.close();
+  }
+}

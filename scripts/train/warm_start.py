@@ -1,0 +1,130 @@
+"""Rebuilds a trainable LipSim backbone from an exported models/lipsim.onnx, so that a new stage can start from
+the shipped weights when their training checkpoint is gone (checkpoints are not kept in git).
+
+The ONNX file holds the frozen constants in Frozen's op order: normalised 1x1 / dense weights and biases, SLL
+kernels, biases and T^-1. Weights and biases are copied as they are. T^-1 is not a parameter: T = G q / q with G
+the Gram bound of the kernel and q = exp(log_q) learned, so log_q is fitted until T(q) matches the stored T; the
+rebuilt network then equals the exported one up to that fit (reported), and stays 1-Lipschitz by construction.
+
+    python3 warm_start.py models/lipsim.onnx .checkpoints/lipsim-shipped.pt [--thumbnail]
+"""
+import argparse
+import os
+import sys
+
+import onnx
+import torch
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(__file__))
+from layers import SAFETY, EPS, conv_gram_bound  # noqa: E402
+from network import Backbone  # noqa: E402
+
+
+def onnx_constants(path):
+    """Initializers of the exported graph in graph order, and the T^-1 of the convolutions (folded into Mul
+    constants of shape [1, C, 1, 1] by the exporter), in order."""
+    graph = onnx.load(path).graph
+    named = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    order = []
+    for node in graph.node:
+        for name in node.input:
+            if name in named and name not in order:
+                order.append(name)
+    return named, order
+
+
+@torch.enable_grad()
+def fit_log_q(gram, t_target, steps=2000):
+    """log_q such that (G q / q) * SAFETY + EPS matches the stored T, in log space."""
+    gram = gram.detach()
+    log_q = torch.zeros(len(t_target), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([log_q], lr=0.05)
+    target = torch.log(t_target.double())
+    for _ in range(steps):
+        q = log_q.exp()
+        t = (gram.double() @ q / q) * SAFETY + EPS
+        loss = ((t.log() - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return log_q.detach().float(), loss.item() ** 0.5
+
+
+def backbone_from_onnx(path, config, thumbnail=False):
+    named, order = onnx_constants(path)
+    model = Backbone(robust=True, **{**config, 'thumbnail': False})
+    frozen = {k.split('.', 1)[1]: v for k, v in named.items() if k.startswith('frozen.')}
+    anonymous = [named[n] for n in order if not n.startswith('frozen.')]
+    conv_weights = [w for w in anonymous if w.dim() == 4 and w.shape[-1] == 1 and w.shape[0] > 1]
+    conv_t_inv = [w.flatten() for w in anonymous if w.dim() == 4 and w.shape[0] == 1]
+    errors = []
+    with torch.no_grad():
+        op = 0
+        for i, (proj, stage) in enumerate(zip(model.proj, model.stages)):
+            op += 1  # unshuffle
+            proj.weight.copy_(conv_weights[i][:, :, 0, 0])
+            proj.bias.copy_(frozen[f'op{op}_2'])
+            op += 1
+            for layer in stage:
+                layer.kernel.copy_(frozen[f'op{op}_1'])
+                layer.bias.copy_(frozen[f'op{op}_2'])
+                t_inv = conv_t_inv.pop(0)
+                log_q, err = fit_log_q(conv_gram_bound(layer.kernel), 1.0 / t_inv)
+                layer.log_q.copy_(log_q)
+                errors.append(err)
+                op += 1
+        op += 1  # pool
+        model.head_in.weight.copy_(frozen[f'op{op}_1'])
+        model.head_in.bias.copy_(frozen[f'op{op}_2'])
+        op += 1
+        for layer in model.dense:
+            layer.weight.copy_(frozen[f'op{op}_1'])
+            layer.bias.copy_(frozen[f'op{op}_2'])
+            t = 1.0 / frozen[f'op{op}_3']
+            log_q, err = fit_log_q((layer.weight @ layer.weight.t()).abs(), t)
+            layer.log_q.copy_(log_q)
+            errors.append(err)
+            op += 1
+        model.head_out.weight.copy_(frozen[f'op{op}_1'])
+        model.head_out.bias.copy_(frozen[f'op{op}_2'])
+    if thumbnail:
+        model = with_layout_branch(model)
+    return model, max(errors)
+
+
+def with_layout_branch(model):
+    """The same network with the thumbnail branch added: head_in gains zero columns for the thumbnail, so the
+    embedding is unchanged except for the cos(angle) factor on the pooled features."""
+    wide = Backbone(robust=True, **{**model.config, 'thumbnail': True})
+    state = model.state_dict()
+    old = state['head_in.weight']
+    new = torch.zeros(old.shape[0], wide.head_in.weight.shape[1])
+    new[:, :old.shape[1]] = old
+    state['head_in.weight'] = new
+    state['layout_angle'] = wide.layout_angle.detach().clone()
+    wide.load_state_dict(state)
+    return wide
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('onnx')
+    p.add_argument('out')
+    p.add_argument('--thumbnail', action='store_true')
+    p.add_argument('--widths', default='48,96,192')
+    p.add_argument('--depths', default='3,3,3')
+    p.add_argument('--hidden', type=int, default=512)
+    p.add_argument('--dense-depth', type=int, default=2)
+    p.add_argument('--dim', type=int, default=256)
+    a = p.parse_args()
+    config = dict(widths=[int(w) for w in a.widths.split(',')], depths=[int(d) for d in a.depths.split(',')],
+                  hidden=a.hidden, dense_depth=a.dense_depth, dim=a.dim)
+    model, err = backbone_from_onnx(a.onnx, config, a.thumbnail)
+    print(f'rebuilt from {a.onnx}: max RMS log-error of T {err:.2e}', flush=True)
+    torch.save({'model': model.state_dict(), 'robust': True, 'config': model.config, 'step': 0, 'elapsed': 0.0,
+                'history': [], 'args': {'stage': 'warm-start', 'source': a.onnx}}, a.out)
+
+
+if __name__ == '__main__':
+    main()
