@@ -2,9 +2,14 @@
 freshly augmented views as the student, on the CPU or a GPU (onnxruntime for Python is not installable here).
 
 The ONNX graph uses a handful of operators (Conv, Clip, Pad, Add, Sub, Mul, ReduceMean, Flatten, Constant);
-this interprets them node by node with torch functions. Checked against onnxruntime by test/train (see
-check_teacher.py): the same embeddings to float32 rounding.
+this interprets them node by node with torch functions. test/train/teacher.test.ts checks it against
+onnxruntime-node on real photos.
+
+    python3 teacher.py <teacher.onnx> <inputs.f32 [N,3,224,224]>   # prints the embeddings as JSON
 """
+import json
+import sys
+
 import numpy as np
 import onnx
 import torch
@@ -78,12 +83,7 @@ def embed(teacher: OnnxTeacher, pixels: torch.Tensor) -> torch.Tensor:
 
 
 if __name__ == '__main__':
-    import sys
-    import time
-    t = OnnxTeacher(sys.argv[1]).eval()
-    x = torch.rand(32, 3, 224, 224)
+    model = OnnxTeacher(sys.argv[1]).eval()
+    pixels = torch.from_numpy(np.fromfile(sys.argv[2], dtype=np.float32).reshape(-1, 3, 224, 224))
     with torch.no_grad():
-        t(x[:2])
-        s = time.time()
-        out = t(x)
-        print({k: tuple(v.shape) for k, v in out.items()}, f'{32 / (time.time() - s):.1f} img/s', np.float32(0))
+        print(json.dumps(embed(model, pixels).tolist()))
