@@ -1,7 +1,7 @@
 /**
  * Measures the validation figures of the model cards with onnxruntime-node (the runtime the product uses), on
  * the photos held out from training: copy-detection recall@1 under crops / JPEG / colour changes, and
- * precision@10 + mAP by clothing class, for LipSim, the baseline and the teacher. Writes them into
+ * precision@10 + mAP by clothing and Caltech-101 class, for LipSim, the baseline and the teacher. Writes them into
  * models/<name>.json under "evaluation".
  *
  *   tsx scripts/train/evaluate-models.ts --data ../shared/data --teacher ../shared/teacher --models models
@@ -51,27 +51,38 @@ async function main(): Promise<void> {
     console.log(`${Math.min(i + CHUNK, photos.length)}/${photos.length} validation photos`);
   }
   const truth = photos.map((_, i) => i);
-  const clothing = photos.map((p, i) => ({ p, i })).filter(({ p }) => p.source === 'clothing');
+  /** Precision@10 and mAP by class among the held-out photos of one labelled source. */
+  const byClass = (m: number, source: 'clothing' | 'caltech') => {
+    const members = photos.map((p, i) => ({ p, i })).filter(({ p }) => p.source === source);
+    const gallery = new Gallery(members.map(({ i }) => clean[m][i]));
+    const p10: number[] = [], ap: number[] = [];
+    members.forEach(({ p }, q) => {
+      const ranking = gallery.ranking(gallery.vectors[q], q);
+      const relevant = (g: number) => members[g].p.label === p.label;
+      p10.push(precisionAtK(ranking, relevant, 10));
+      ap.push(averagePrecision(ranking, relevant));
+    });
+    return { queries: members.length, p10: mean(p10), mAP: mean(ap) };
+  };
   const results = models.map((model, m) => {
     const gallery = new Gallery(clean[m]);
     const copy: Record<string, number> = {};
     for (const family of FAMILIES) copy[family] = recallAt1(gallery, queries[m][family], truth);
     copy.all = mean(FAMILIES.map((f) => copy[f]));
-    const clothGallery = new Gallery(clothing.map(({ i }) => clean[m][i]));
-    const p10: number[] = [], ap: number[] = [];
-    clothing.forEach(({ p }, q) => {
-      const ranking = clothGallery.ranking(clothGallery.vectors[q], q);
-      const relevant = (g: number) => clothing[g].p.label === p.label;
-      p10.push(precisionAtK(ranking, relevant, 10));
-      ap.push(averagePrecision(ranking, relevant));
-    });
-    return { model: model.label, copyDetectionRecallAt1: copy, clothingPrecisionAt10: mean(p10), clothingMAP: mean(ap) };
+    const clothing = byClass(m, 'clothing');
+    const caltech = byClass(m, 'caltech');
+    return {
+      model: model.label, copyDetectionRecallAt1: copy,
+      clothingPrecisionAt10: clothing.p10, clothingMAP: clothing.mAP,
+      caltechPrecisionAt10: caltech.p10, caltechMAP: caltech.mAP,
+    };
   });
   await Promise.all(models.map((m) => m.close()));
   const [teacher] = results;
   const evaluation = {
     heldOutPhotos: photos.length,
-    clothingQueries: clothing.length,
+    clothingQueries: photos.filter((p) => p.source === 'clothing').length,
+    caltechQueries: photos.filter((p) => p.source === 'caltech').length,
     copyQueriesPerFamily: photos.length,
     transforms: 'crop: 10-50 % of the area removed; jpeg: quality 10-50; colour: brightness 0.7-1.3, saturation 0.5-1.5, hue ±30°, contrast 0.8-1.2 (src/eval/transforms.ts)',
     runtime: 'onnxruntime-node, CPU',
@@ -80,6 +91,7 @@ async function main(): Promise<void> {
     retainedVsTeacher: Object.fromEntries(results.slice(1).map((r) => [r.model, {
       copyDetectionRecallAt1: r.copyDetectionRecallAt1.all / teacher.copyDetectionRecallAt1.all,
       clothingPrecisionAt10: r.clothingPrecisionAt10 / teacher.clothingPrecisionAt10,
+      caltechPrecisionAt10: r.caltechPrecisionAt10 / teacher.caltechPrecisionAt10,
     }])),
   };
   for (const name of ['lipsim', 'baseline']) {

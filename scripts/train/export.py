@@ -170,6 +170,9 @@ def card(name, model, ck, info, extra_stages):
         'architecture': {
             'family': 'LipSim SLL backbone' if model.robust else 'unconstrained residual CNN (SLL shape, free weights)',
             **model.config,
+            # warm_start.py rebuilds a trainable network from the ONNX file and this card; the exporter folds
+            # cos and sin of the angle into other constants, so the angle itself is kept here.
+            **({'thumbnail_angle': model.layout_angle.item()} if model.config.get('thumbnail') else {}),
             'layout': ['unshuffle 8 -> 192x28x28', f"1x1 proj -> {model.config['widths'][0]}",
                        f"{model.config['depths'][0]} x residual 3x3 conv @28", 'unshuffle 2 + 1x1 proj',
                        f"{model.config['depths'][1]} x residual 3x3 conv @14", 'unshuffle 2 + 1x1 proj',
@@ -197,9 +200,12 @@ def card(name, model, ck, info, extra_stages):
         'training': {
             'teacher': 'MobileNet v2 1.0/224 (../shared/teacher/mobilenet_v2.onnx), 1280-d embedding, L2-normalised, '
                        'centred, projected on its first dim-1 principal axes (training split), normalised',
-            'data': 'ImageNet sample (1000), clothing (3068), COCO set (234); 15 % held out by file-name hash',
-            'augmentation': '4 cached views per image: clean, flip + colour jitter, 2 x random-resized crop '
-                            '(30-100 % area) + flip + colour jitter; teacher embedding of each view',
+            'data': 'ImageNet sample (1000), clothing (3068), Caltech-101 (3929), VOC 2007 (1165), COCO set (234); '
+                    '15 % held out by file-name hash. Stages 1-4 of the shipped LipSim saw the ImageNet, clothing '
+                    'and COCO photos only (4 views each); stage 5 all 9396',
+            'augmentation': '6 cached views per image: clean, flip + colour jitter, 4 x random-resized crop '
+                            '(30-100 % area) + flip + colour jitter; teacher embedding of each view (stages 1-4 of '
+                            'the shipped LipSim: 4 views, 2 crops)',
             'stages': stages,
             'seconds': sum(s['seconds'] for s in stages),
             'hardware': '2-core CPU, PyTorch ' + torch.__version__,

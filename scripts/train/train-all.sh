@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Reproduces models/ end to end: training cache (teacher embeddings of 6 views of every photo), LipSim in five
 # stages, the non-robust baseline, then export + model cards + held-out figures. Each step resumes from its
-# checkpoint. `npm run train -- --device cuda` instead runs the GPU burst (gpu_burst.py) from the last CPU
-# stage on a small photo pack, and exports that.
+# checkpoint.
+# `npm run train -- --device cuda` is the GPU burst instead: it continues the shipped LipSim (rebuilt from
+# models/lipsim.onnx and its card) for GPU_MINUTES with consistent teaching on a packed photo set, and exports it.
+# Everything it reads travels with the working tree: models/, and the pack (cache/gpu-pack: photos, teacher,
+# target PCA, golden inputs), which `npm run train -- --pack-only` writes here from ../shared.
 # Environment: LIPSEARCH_DATA (default ../shared/data), LIPSEARCH_TEACHER (default ../shared/teacher).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,7 +13,8 @@ DEVICE=cpu
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) DEVICE="$2"; shift 2 ;;
-    *) echo "usage: npm run train [-- --device cpu|cuda]" >&2; exit 2 ;;
+    --pack-only) DEVICE=pack; shift ;;
+    *) echo "usage: npm run train [-- --device cpu|cuda | --pack-only]" >&2; exit 2 ;;
   esac
 done
 DATA=${LIPSEARCH_DATA:-../shared/data}
@@ -23,10 +27,30 @@ DISTILL_STEPS=${DISTILL_STEPS:-1200}
 HINGE_STEPS=${HINGE_STEPS:-300}
 RELATIONAL_STEPS=${RELATIONAL_STEPS:-2400}
 REL2_STEPS=${REL2_STEPS:-1000}
-FINAL_STEPS=${FINAL_STEPS:-1200}
+FINAL_STEPS=${FINAL_STEPS:-1100}
 BASELINE_STEPS=${BASELINE_STEPS:-500}
 GPU_MINUTES=${GPU_MINUTES:-6}
 train() { $PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" "$@"; }
+
+PACK=${GPU_PACK:-cache/gpu-pack}
+if [ "$DEVICE" != cpu ]; then
+  if [ ! -f "$PACK/index.json" ]; then
+    npx tsx scripts/train/pack-photos.ts --data "$DATA" --teacher "$TEACHER/mobilenet_v2.onnx" --out "$PACK"
+    npx tsx scripts/train/golden-inputs.ts --data "$DATA" --out "$PACK/golden"
+    # The shipped model's target space, so that the burst continues it rather than starting over.
+    [ ! -f "$CKPT/targets.npz" ] || cp "$CKPT/targets.npz" "$PACK/targets.npz"
+  fi
+  [ "$DEVICE" != pack ] || exit 0
+  BURST=${GPU_CHECKPOINTS:-.checkpoints-gpu}
+  mkdir -p "$BURST"
+  $PY scripts/train/warm_start.py models/lipsim.onnx "$BURST/start.pt"
+  $PY scripts/train/gpu_burst.py --pack "$PACK" --init "$BURST/start.pt" --out "$BURST" --name lipsim-gpu \
+    --device "$DEVICE" --minutes "$GPU_MINUTES"
+  # Earlier stages keep their records from the current card; the burst is the new last stage.
+  $PY scripts/train/export.py --checkpoints "$BURST" --golden "$PACK/golden" --models "${GPU_MODELS:-models}" \
+    --lipsim-stages lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-gpu
+  exit 0
+fi
 
 [ -f "$CACHE/meta.json" ] || npx tsx scripts/train/prepare-data.ts --data "$DATA" --teacher "$TEACHER/mobilenet_v2.onnx" --out "$CACHE"
 [ -f "$CACHE/golden/files.json" ] || npx tsx scripts/train/golden-inputs.ts --data "$DATA" --out "$CACHE/golden"
@@ -34,16 +58,8 @@ train --name lipsim-distill --steps "$DISTILL_STEPS"
 train --name lipsim-hinge --stage hinge --init "$CKPT/lipsim-distill.pt" --steps "$HINGE_STEPS" --lr 5e-4
 train --name lipsim-rel --stage hinge --relational-weight 1 --init "$CKPT/lipsim-hinge.pt" --steps "$RELATIONAL_STEPS" --lr 1e-3
 train --name lipsim-rel2 --stage hinge --relational-weight 1 --init "$CKPT/lipsim-rel.pt" --steps "$REL2_STEPS" --lr 1e-3
-# Stage 5: the thumbnail (layout) branch is added beside the pooled trunk, a fresh learning-rate cycle.
+# Stage 5: the thumbnail (layout) branch beside the pooled trunk, 9396 photos in 6 views, a fresh learning-rate cycle.
 train --name lipsim --stage hinge --relational-weight 1 --thumbnail --init "$CKPT/lipsim-rel2.pt" --steps "$FINAL_STEPS" --lr 1e-3
 train --name baseline --baseline --steps "$BASELINE_STEPS"
-if [ "$DEVICE" = cuda ]; then
-  PACK=${GPU_PACK:-cache/gpu-pack}
-  [ -f "$PACK/index.json" ] || npx tsx scripts/train/pack-photos.ts --data "$DATA" --teacher "$TEACHER/mobilenet_v2.onnx" --out "$PACK"
-  cp "$CKPT/targets.npz" "$PACK/targets.npz"
-  $PY scripts/train/gpu_burst.py --pack "$PACK" --init "$CKPT/lipsim.pt" --out "$CKPT-gpu" --name lipsim --minutes "$GPU_MINUTES"
-  cp "$CKPT"/lipsim-*.pt "$CKPT/baseline.pt" "$CKPT-gpu/"
-  CKPT="$CKPT-gpu"
-fi
 $PY scripts/train/export.py --checkpoints "$CKPT" --golden "$CACHE/golden" --models models
 npx tsx scripts/train/evaluate-models.ts --data "$DATA" --teacher "$TEACHER" --models models

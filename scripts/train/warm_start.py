@@ -6,12 +6,14 @@ kernels, biases and T^-1. Weights and biases are copied as they are. T^-1 is not
 the Gram bound of the kernel and q = exp(log_q) learned, so log_q is fitted until T(q) matches the stored T; the
 rebuilt network then equals the exported one up to that fit (reported), and stays 1-Lipschitz by construction.
 
-    python3 warm_start.py models/lipsim.onnx .checkpoints/lipsim-shipped.pt [--thumbnail]
+    python3 warm_start.py models/lipsim.onnx .checkpoints/shipped.pt [--thumbnail]
 """
 import argparse
+import json
 import os
 import sys
 
+import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
@@ -51,9 +53,14 @@ def fit_log_q(gram, t_target, steps=2000):
     return log_q.detach().float(), loss.item() ** 0.5
 
 
-def backbone_from_onnx(path, config, thumbnail=False):
+ARCHITECTURE_KEYS = ('widths', 'depths', 'hidden', 'dense_depth', 'dim', 'thumbnail')
+
+
+def backbone_from_onnx(path, architecture):
+    """architecture: the model card's "architecture" (the thumbnail branch's angle is recorded there, since the
+    exporter folds cos and sin into other constants)."""
     named, order = onnx_constants(path)
-    model = Backbone(robust=True, **{**config, 'thumbnail': False})
+    model = Backbone(robust=True, **{k: architecture[k] for k in ARCHITECTURE_KEYS if k in architecture})
     frozen = {k.split('.', 1)[1]: v for k, v in named.items() if k.startswith('frozen.')}
     anonymous = [named[n] for n in order if not n.startswith('frozen.')]
     conv_weights = [w for w in anonymous if w.dim() == 4 and w.shape[-1] == 1 and w.shape[0] > 1]
@@ -75,6 +82,9 @@ def backbone_from_onnx(path, config, thumbnail=False):
                 errors.append(err)
                 op += 1
         op += 1  # pool
+        if model.thumbnail:
+            model.layout_angle.fill_(architecture['thumbnail_angle'])
+            op += 1
         model.head_in.weight.copy_(frozen[f'op{op}_1'])
         model.head_in.bias.copy_(frozen[f'op{op}_2'])
         op += 1
@@ -88,8 +98,6 @@ def backbone_from_onnx(path, config, thumbnail=False):
             op += 1
         model.head_out.weight.copy_(frozen[f'op{op}_1'])
         model.head_out.bias.copy_(frozen[f'op{op}_2'])
-    if thumbnail:
-        model = with_layout_branch(model)
     return model, max(errors)
 
 
@@ -111,17 +119,23 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('onnx')
     p.add_argument('out')
-    p.add_argument('--thumbnail', action='store_true')
-    p.add_argument('--widths', default='48,96,192')
-    p.add_argument('--depths', default='3,3,3')
-    p.add_argument('--hidden', type=int, default=512)
-    p.add_argument('--dense-depth', type=int, default=2)
-    p.add_argument('--dim', type=int, default=256)
+    p.add_argument('--card', help='its model card (default: the .json beside the .onnx file)')
+    p.add_argument('--thumbnail', action='store_true', help='add the thumbnail branch if the model has none')
+    p.add_argument('--golden', help='golden-inputs folder: also report the largest difference between the rebuilt '
+                                    'network and the golden embeddings of the exported one (golden.json beside it)')
     a = p.parse_args()
-    config = dict(widths=[int(w) for w in a.widths.split(',')], depths=[int(d) for d in a.depths.split(',')],
-                  hidden=a.hidden, dense_depth=a.dense_depth, dim=a.dim)
-    model, err = backbone_from_onnx(a.onnx, config, a.thumbnail)
+    card = json.load(open(a.card or os.path.splitext(a.onnx)[0] + '.json'))
+    model, err = backbone_from_onnx(a.onnx, card['architecture'])
+    if a.thumbnail and not model.thumbnail:
+        model = with_layout_branch(model)
     print(f'rebuilt from {a.onnx}: max RMS log-error of T {err:.2e}', flush=True)
+    if a.golden:
+        files = json.load(open(os.path.join(a.golden, 'files.json')))
+        x = torch.from_numpy(np.fromfile(os.path.join(a.golden, 'inputs.f32'), dtype=np.float32).reshape(len(files), 3, 224, 224))
+        golden = json.load(open(os.path.join(os.path.dirname(a.onnx), 'golden.json')))['models']['lipsim']['embedding']
+        with torch.no_grad():
+            diff = (model.eval()(x) - torch.tensor(golden)).abs().max().item()
+        print(json.dumps({'max_abs_difference': diff}), flush=True)
     torch.save({'model': model.state_dict(), 'robust': True, 'config': model.config, 'step': 0, 'elapsed': 0.0,
                 'history': [], 'args': {'stage': 'warm-start', 'source': a.onnx}}, a.out)
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, sharedTeacherDir } from '../../src/config.js';
@@ -55,23 +55,29 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     await expectParity(models, ['lipsim', 'baseline']);
   });
 
-  it('runs the GPU burst on the CPU (two steps on a packed handful of photos) and exports its model', async () => {
+  it('runs the GPU burst path on the CPU: warm start from the exported model, two steps on a pack, export', async () => {
     const pack = join(dir, 'pack');
     const burst = join(dir, 'ckpt-gpu');
     const models = join(dir, 'models-gpu');
+    cpSync(join(dir, 'models'), models, { recursive: true });
     run(tsx, ['scripts/train/pack-photos.ts', '--data', DATA_DIR, '--teacher', teacherFile, '--out', pack, '--limit', '20', '--max-val', '8']);
-    run(PYTHON, ['scripts/train/gpu_burst.py', '--pack', pack, '--init', join(dir, 'ckpt', 'lipsim.pt'), '--out', burst, '--name', 'lipsim',
+    mkdirSync(burst);
+    const rebuilt = execFileSync(PYTHON, ['scripts/train/warm_start.py', join(models, 'lipsim.onnx'), join(burst, 'start.pt'),
+      '--golden', join(dir, 'cache', 'golden')], { cwd: PROJECT_ROOT, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, encoding: 'utf8' });
+    // The rebuilt trainable network is the exported one (T^-1 is refitted through log q, to about 1e-3).
+    expect(JSON.parse(rebuilt.trim().split('\n').pop()!).max_abs_difference).to.be.below(2e-3);
+    run(PYTHON, ['scripts/train/gpu_burst.py', '--pack', pack, '--init', join(burst, 'start.pt'), '--out', burst, '--name', 'lipsim-gpu',
       '--device', 'cpu', '--steps', '2', '--batch', '6']);
-    for (const f of ['lipsim-distill.pt', 'lipsim-hinge.pt', 'lipsim-rel.pt', 'lipsim-rel2.pt', 'baseline.pt']) {
-      copyFileSync(join(dir, 'ckpt', f), join(burst, f));
-    }
-    run(PYTHON, ['scripts/train/export.py', '--checkpoints', burst, '--golden', join(dir, 'cache', 'golden'), '--models', models]);
+    run(PYTHON, ['scripts/train/export.py', '--checkpoints', burst, '--golden', join(dir, 'cache', 'golden'), '--models', models,
+      '--lipsim-stages', 'lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-gpu']);
     const card = JSON.parse(readFileSync(join(models, 'lipsim.json'), 'utf8'));
-    const burstStage = card.training.stages[4];
+    expect(card.training.stages).to.have.length(6);
+    expect(card.training.stages[4].carried_from_previous_card).to.equal(true);
+    const burstStage = card.training.stages[5];
     expect(burstStage.steps).to.equal(2);
     expect(burstStage.initial.copy_recall_at_1).to.be.within(0, 1);
     expect(burstStage.final.copy_recall_at_1).to.be.within(0, 1);
-    await expectParity(models, ['lipsim']);
+    await expectParity(models, ['lipsim', 'baseline']);
   });
 });
 
