@@ -6,6 +6,7 @@ import type { ModelCard } from '../model/card.js';
 import type { SearchService } from '../search/searchService.js';
 import { ApiError, apiErrorHandler } from './errors.js';
 import { attackApiRoutes, attackPageRoutes } from './handlers/attackHandlers.js';
+import { budgetRoutes } from './handlers/budgetHandlers.js';
 import { imageRoutes } from './handlers/imageHandlers.js';
 import { openApiRoutes } from './handlers/openApiHandlers.js';
 import { pageErrorHandler, pageRoutes } from './handlers/pageHandlers.js';
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(searchRoutes(ctx));
   api.use(imageRoutes(ctx));
+  api.use(budgetRoutes(ctx));
   api.use(statsRoutes(ctx));
   api.use(attackApiRoutes(ctx));
   api.use(openApiRoutes(ctx));

@@ -20,6 +20,20 @@ const searchQuery = [
   { name: 'copyCheck', in: 'query', schema: { type: 'boolean', default: false }, description: 'add the certified copy check for epsilon' },
 ];
 
+const budgetQuery = {
+  name: 'kind',
+  in: 'query',
+  schema: { type: 'string', enum: ['spread', 'patch'], default: 'spread' },
+  description: 'spread: every value moved by r/√150528 in a checkerboard (amplified for visibility); patch: the same ℓ₂ size on a few central pixels, at true size',
+};
+const budgetPng = (summary: string, param: object) => ({
+  get: {
+    summary,
+    parameters: [param, budgetQuery, ...searchQuery],
+    responses: { '200': { description: 'a 224×224 PNG', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } }, ...errors(400, 404, 409, 410, 422) },
+  },
+});
+
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const shaParam = { name: 'sha256', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } };
 const versionParam = {
@@ -110,6 +124,7 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'results and certificate', content: json(ref('SearchResponse')) }, ...errors(400, 404, 409, 410) },
         },
       },
+      '/api/uploads/{sha256}/budget.png': budgetPng('An earlier upload\'s model input plus a change of exactly its certified top-1 radius', shaParam),
       '/api/uploads/{sha256}/file': {
         get: {
           summary: 'An earlier uploaded query image',
@@ -146,6 +161,7 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'the image', content: imageBody.content }, ...errors(404, 410) },
         },
       },
+      '/api/images/{id}/budget.png': budgetPng('A corpus image\'s model input plus a change of exactly its certified top-1 radius', idParam),
       '/api/images/{id}/thumbnail': {
         get: {
           summary: 'A WebP thumbnail',
@@ -171,6 +187,7 @@ export function openApiDocument(version: string) {
           [410, 'the uploaded query was kept and has been dropped since, or the original file is no longer available'],
           [413, 'upload larger than the byte or pixel limit'],
           [415, 'wrong content type'],
+          [422, 'nothing to draw: the first result is not certified (radius 0) or no change can alter it (radius +∞)'],
           [429, 'every attack slot is busy: try again in a few seconds (see Retry-After)'],
         ].map(([status, description]) => [`E${status}`, { description, content: json(ref('Error')) }]),
       ),

@@ -87,6 +87,22 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     await shot('results-upload');
   });
 
+  it('draws the certified top-1 budget beside the query, spread and on a patch, each with its caption', async () => {
+    const id = index.idOf.get(index.files[3])!;
+    await page.goto(`${server.url}/search?id=${id}`);
+    const pictures = page.locator('[data-budget] [data-budget-picture]');
+    expect(await pictures.count()).to.equal(2);
+    for (const picture of await pictures.all()) {
+      expect(await picture.locator('.budget-caption').textContent()).to.equal('Any change smaller than this one cannot change the first result.');
+      const size = await picture.locator('img').evaluate((img: HTMLImageElement) => img.complete && [img.naturalWidth, img.naturalHeight, img.width]);
+      expect(size).to.deep.equal([224, 224, 224]);
+    }
+    expect(await pictures.nth(0).locator('.budget-note').textContent()).to.match(/^Spread evenly: every value moved by [\d.]+ grey levels \(out of 255\), up and down in a checkerboard; drawn amplified \d+× so it can be seen\.$/);
+    expect(await pictures.nth(1).locator('.budget-note').textContent()).to.match(/^The same budget on as few pixels as possible: .+ drawn at true size/);
+    await page.locator('[data-budget]').scrollIntoViewIfNeeded();
+    await shot('results-budget');
+  });
+
   it('says plainly when the first result is a close call (a photo from outside the collection)', async () => {
     // Which outside photo gives a close call depends on the model: find one through the API (a first result
     // whose certificate covers less than one grey level on one pixel), then check the page says so.

@@ -2,6 +2,7 @@ import { type ErrorRequestHandler, type Request, type Response, Router } from 'e
 import type { SearchResult } from '../../search/types.js';
 import { countOf } from '../../util/words.js';
 import type { AppContext } from '../app.js';
+import { budgetView } from '../budgetPictures.js';
 import { ApiError, logUnexpected, toApiError } from '../errors.js';
 import { certificateClaims, certificateSummary, copyVerdict, epsilonReading } from '../guaranteeWords.js';
 import { barScale, bar, formState, pager, scopeBadges, timingText } from '../pageModels.js';
@@ -89,6 +90,7 @@ function resultsView(dto: SearchDto, ctx: AppContext) {
     title: dto.query.kind === 'upload' ? 'Results for your image' : `Results for image #${source.id}`,
     heading: dto.query.kind === 'upload' ? 'Images like your upload' : `Images like #${source.id}`,
     query,
+    budget: budgetView(dto),
     form: formState(ctx.maxUploadBytes, { k: dto.k, epsilon: dto.epsilon }),
     hidden: Object.entries({ ...source, k: String(dto.k), offset: String(dto.offset) }).map(([name, value]) => ({ name, value })),
     epsilonText: epsilonReading(dto.epsilon),
