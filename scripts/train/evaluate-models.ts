@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { listPhotos } from '../../src/eval/datasets.js';
 import { embedPhotos, openStudent, openTeacher, type VectorModel } from '../../src/eval/models.js';
-import { averagePrecision, Gallery, mean, precisionAtK, recallAt1 } from '../../src/eval/retrieval.js';
+import { scoreCategoryRetrieval } from '../../src/eval/categoryRetrieval.js';
+import { Gallery, mean, recallAt1 } from '../../src/eval/retrieval.js';
 import { applyTransform, type TransformFamily } from '../../src/eval/transforms.js';
 import { seededRandom } from '../../src/util/random.js';
 
@@ -54,15 +55,7 @@ async function main(): Promise<void> {
   /** Precision@10 and mAP by class among the held-out photos of one labelled source. */
   const byClass = (m: number, source: 'clothing' | 'caltech') => {
     const members = photos.map((p, i) => ({ p, i })).filter(({ p }) => p.source === source);
-    const gallery = new Gallery(members.map(({ i }) => clean[m][i]));
-    const p10: number[] = [], ap: number[] = [];
-    members.forEach(({ p }, q) => {
-      const ranking = gallery.ranking(gallery.vectors[q], q);
-      const relevant = (g: number) => members[g].p.label === p.label;
-      p10.push(precisionAtK(ranking, relevant, 10));
-      ap.push(averagePrecision(ranking, relevant));
-    });
-    return { queries: members.length, p10: mean(p10), mAP: mean(ap) };
+    return scoreCategoryRetrieval(members.map(({ i }) => clean[m][i]), members.map(({ p }) => p.label));
   };
   const results = models.map((model, m) => {
     const gallery = new Gallery(clean[m]);
@@ -73,8 +66,8 @@ async function main(): Promise<void> {
     const caltech = byClass(m, 'caltech');
     return {
       model: model.label, copyDetectionRecallAt1: copy,
-      clothingPrecisionAt10: clothing.p10, clothingMAP: clothing.mAP,
-      caltechPrecisionAt10: caltech.p10, caltechMAP: caltech.mAP,
+      clothingPrecisionAt10: clothing.precisionAt10, clothingMAP: clothing.mAP,
+      caltechPrecisionAt10: caltech.precisionAt10, caltechMAP: caltech.mAP,
     };
   });
   await Promise.all(models.map((m) => m.close()));

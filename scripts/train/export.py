@@ -158,7 +158,7 @@ def card(name, model, ck, info, extra_stages):
               {'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
                'args': {k: s['args'].get(k, 0.0) for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight',
                                                             'relational_weight', 'temperature', 'steps', 'init',
-                                                            'thumbnail', 'freeze_trunk')},
+                                                            'thumbnail')},
                'initial': s['history'][0] if s['history'] and s['history'][0]['step'] == 0 else None,
                'final': s['history'][-1] if s['history'] else None} for s in extra_stages]
     return {

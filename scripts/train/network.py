@@ -7,7 +7,7 @@ Input: RGB 3x224x224 in [0, 1], no normalisation. Layout (robust):
   unshuffle 2 -> SpectralLinear 4w1->w2 ; depth[1] x SLLConv(w2) @ 14 x 14
   unshuffle 2 -> SpectralLinear 4w2->w3 ; depth[2] x SLLConv(w3) @ 7 x 7
   sum-pool / 7 (operator norm exactly 1: a sum of 49 terms divided by sqrt(49))
-  [layout branch, optional] [cos a * pooled, sin a * thumbnail(x)]: the input's 16x16 thumbnail (14x14 block
+  [thumbnail branch, optional] [cos a * pooled, sin a * thumbnail(x)]: the input's 16x16 thumbnail (14x14 block
       sums / 14, norm exactly 1) beside the pooled features; the sum-pool discards where things are, the
       thumbnail keeps the coarse layout and colours. cos^2 + sin^2 = 1 keeps the pair 1-Lipschitz.
   SpectralLinear (w3 [+ 768])->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
@@ -118,6 +118,20 @@ class Backbone(nn.Module):
     def forward(self, x):
         z = self.features(x)
         return project_to_sphere(z) if self.robust else F.normalize(z, dim=1)
+
+
+def add_thumbnail_branch(model):
+    """The same network with the thumbnail branch added: head_in gains zero columns for the thumbnail, so the
+    embedding is unchanged except for the cos(angle) factor on the pooled features."""
+    wide = Backbone(robust=model.robust, **{**model.config, 'thumbnail': True})
+    state = model.state_dict()
+    old = state['head_in.weight']
+    new = torch.zeros(old.shape[0], wide.head_in.weight.shape[1])
+    new[:, :old.shape[1]] = old
+    state['head_in.weight'] = new
+    state['layout_angle'] = wide.layout_angle.detach().clone()
+    wide.load_state_dict(state)
+    return wide
 
 
 class Frozen(nn.Module):

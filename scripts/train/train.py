@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from network import Backbone  # noqa: E402
+from network import Backbone, add_thumbnail_branch  # noqa: E402
 
 
 def parse_args():
@@ -35,8 +35,6 @@ def parse_args():
     p.add_argument('--stage', choices=['distill', 'hinge'], default='distill')
     p.add_argument('--init', help='checkpoint to start from (weights only; its architecture is kept)')
     p.add_argument('--thumbnail', action='store_true', help='add the thumbnail (layout) branch (network.py)')
-    p.add_argument('--freeze-trunk', action='store_true',
-                   help='train only the head (dense layers, layout branch); the convolutional trunk stays fixed')
     p.add_argument('--steps', type=int, default=2000)
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--lr', type=float, default=2e-3)
@@ -205,18 +203,13 @@ def main():
         model = Backbone(robust=init['robust'], **init['config'])
         model.load_state_dict(init['model'])
         if a.thumbnail and not model.thumbnail:
-            from warm_start import with_layout_branch
-            model = with_layout_branch(model)
+            model = add_thumbnail_branch(model)
         print(f'initialised from {a.init}', flush=True)
     else:
         widths = tuple(int(w) for w in a.widths.split(','))
         depths = tuple(int(d) for d in a.depths.split(','))
         model = Backbone(robust=not a.baseline, widths=widths, depths=depths, dim=a.dim, thumbnail=a.thumbnail)
-    trunk = [p for name, p in model.named_parameters() if name.startswith(('proj.', 'stages.'))]
-    if a.freeze_trunk:
-        for p in trunk:
-            p.requires_grad_(False)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=a.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     ckpt_path = os.path.join(a.out, f'{a.name}.pt')
     step, elapsed, history = 0, 0.0, []
     if os.path.exists(ckpt_path):
@@ -259,10 +252,11 @@ def main():
         opt.step()
         step += 1
         elapsed = time.time() - t0
-        if step % 20 == 0 or step == a.steps:
+        validating = len(val_idx) and (step % a.validate_every == 0 or step == a.steps)
+        if step % 20 == 0 or validating:
             rec = {'step': step, 'lr': lr, 'loss': loss.item(), 'distill_rmse': distill.sqrt().item(),
                    'elapsed_s': round(elapsed), 'img_per_s': round(step * a.batch / max(elapsed, 1e-9), 1), **extra}
-            if len(val_idx) and (step % a.validate_every == 0 or step == a.steps):
+            if validating:
                 rec.update(validate(model, pixels, targets, val_idx, val_labels))
                 if step == a.steps:
                     rec['train_probe'] = validate(model, pixels, targets, train_probe, train_labels)

@@ -20,12 +20,12 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(__file__))
 from layers import SAFETY, EPS, conv_gram_bound  # noqa: E402
-from network import Backbone  # noqa: E402
+from network import Backbone, add_thumbnail_branch  # noqa: E402
 
 
 def onnx_constants(path):
-    """Initializers of the exported graph in graph order, and the T^-1 of the convolutions (folded into Mul
-    constants of shape [1, C, 1, 1] by the exporter), in order."""
+    """The exported graph's initializers by name, and their names in the order the graph first uses them (the
+    exporter folds the 1x1 projections and the convolutions' T^-1 into unnamed constants, found by that order)."""
     graph = onnx.load(path).graph
     named = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
     order = []
@@ -101,20 +101,6 @@ def backbone_from_onnx(path, architecture):
     return model, max(errors)
 
 
-def with_layout_branch(model):
-    """The same network with the thumbnail branch added: head_in gains zero columns for the thumbnail, so the
-    embedding is unchanged except for the cos(angle) factor on the pooled features."""
-    wide = Backbone(robust=True, **{**model.config, 'thumbnail': True})
-    state = model.state_dict()
-    old = state['head_in.weight']
-    new = torch.zeros(old.shape[0], wide.head_in.weight.shape[1])
-    new[:, :old.shape[1]] = old
-    state['head_in.weight'] = new
-    state['layout_angle'] = wide.layout_angle.detach().clone()
-    wide.load_state_dict(state)
-    return wide
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('onnx')
@@ -127,7 +113,7 @@ def main():
     card = json.load(open(a.card or os.path.splitext(a.onnx)[0] + '.json'))
     model, err = backbone_from_onnx(a.onnx, card['architecture'])
     if a.thumbnail and not model.thumbnail:
-        model = with_layout_branch(model)
+        model = add_thumbnail_branch(model)
     print(f'rebuilt from {a.onnx}: max RMS log-error of T {err:.2e}', flush=True)
     if a.golden:
         files = json.load(open(os.path.join(a.golden, 'files.json')))

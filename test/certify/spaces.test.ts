@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { certifyAnswer } from '../../src/certify/answerCertificate.js';
 import { certificateInImageSpace, explainRadius, imageToModelEpsilon, modelToImageRadius } from '../../src/certify/spaces.js';
-import { decodeImage, toModelInput } from '../../src/model/preprocess.js';
+import { decodeImage, INPUT_SIZE, toModelInput } from '../../src/model/preprocess.js';
+import { axisResample } from '../../src/model/resize.js';
 import { seededRandom } from '../../src/util/random.js';
 import { COCO_DIR } from '../helpers/paths.js';
 import { nearUnit, randomUnit } from '../helpers/sphereSampling.js';
@@ -82,4 +83,24 @@ describe('certify/spaces', () => {
     expect(explainRadius(Math.sqrt(3), MODEL_VALUES)).to.include({ wholePixels: 0, onePixelGreyLevels: 255 }); // √3 exactly: strict
     expect(explainRadius(1e6, 12).wholePixels).to.equal(4); // never more pixels than there are
   });
+
+  it('the grey-level reading holds in the image\'s own pixels: every model-input value is an average of image values', () => {
+    // docs/certificates.md §6: non-negative weights summing to 1 give ‖Rη‖∞ ≤ ‖η‖∞. Checked on each axis of the
+    // resample (R is separable), for photo sizes, a 1-pixel crop and upscaling, then on an edit at its bound.
+    const rand = seededRandom(5);
+    for (const [inSize, crop] of [[640, 480], [480, 480], [4032, 3024], [100, 100], [7, 1], [224, 224]]) {
+      const axis = axisResample(inSize, crop, INPUT_SIZE);
+      for (const row of axis.weights) {
+        expect(Math.min(...row)).to.be.at.least(0);
+        expect(row.reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-6);
+      }
+      const bound = 3 / 255;
+      const edit = Float32Array.from({ length: inSize }, () => (rand() < 0.5 ? -bound : bound));
+      axis.weights.forEach((row, o) => {
+        const moved = row.reduce((acc, w, j) => acc + w * edit[axis.start[o] + j], 0);
+        expect(Math.abs(moved)).to.be.at.most(bound * (1 + 1e-6));
+      });
+    }
+  });
 });
+
