@@ -7,8 +7,8 @@ import { INPUT_SIZE } from '../model/preprocess.js';
  * size r, spent either evenly over every value or on as few pixels as possible (docs/certificates.md §6).
  */
 
-export type BudgetKind = 'spread' | 'patch';
-export const BUDGET_KINDS: readonly BudgetKind[] = ['spread', 'patch'];
+export const BUDGET_KINDS = ['spread', 'patch'] as const;
+export type BudgetKind = (typeof BUDGET_KINDS)[number];
 
 const PLANE = INPUT_SIZE * INPUT_SIZE;
 const VALUES = 3 * PLANE;

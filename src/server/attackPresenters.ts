@@ -1,5 +1,6 @@
 import type { CertificateCheck } from '../compare/verdicts.js';
 import { type ComparisonImageName, type ComparisonStatus, isFinishedComparison, type RankedImage, type SideStatus } from '../compare/types.js';
+import type { AttackComparison } from './attackResponseSchemas.js';
 import { imageUrls, uploadUrls } from './presenters.js';
 
 /** JSON has no Infinity: an unbounded radius (no rival can ever overtake) is written as null. */
@@ -52,7 +53,7 @@ function sideDto(id: string, side: SideStatus, epsilon: number, norm: 'l2' | 'li
       top1Changed: outcome.top1Changed,
       topkSetChanged: outcome.topkSetChanged,
       certificate: outcome.certificate && { top1: certificateCheckDto(outcome.certificate.top1), topkSet: certificateCheckDto(outcome.certificate.topkSet) },
-      neighbourIntervals: outcome.neighbours,
+      neighbourIntervals: { checked: outcome.neighbours.checked, outside: [...outcome.neighbours.outside] },
       perturbationGain: outcome.perturbationGain,
       urls: {
         adversarial: urls.image(`${side.model}-adversarial`),
@@ -65,7 +66,7 @@ function sideDto(id: string, side: SideStatus, epsilon: number, norm: 'l2' | 'li
 }
 
 /** The JSON of a comparison (status, stream events and result alike). */
-export function comparisonDto(status: ComparisonStatus) {
+export function comparisonDto(status: ComparisonStatus): AttackComparison {
   const { params } = status;
   const urls = comparisonUrls(status.id);
   return {
@@ -91,4 +92,4 @@ export function comparisonDto(status: ComparisonStatus) {
   };
 }
 
-export type ComparisonDto = ReturnType<typeof comparisonDto>;
+export type ComparisonDto = AttackComparison;

@@ -1,4 +1,7 @@
-import { badRequest, notFound } from './errors.js';
+import { z } from 'zod';
+import { BUDGET_KINDS } from '../compare/budgetImage.js';
+import { notFound } from './errors.js';
+import { choice, decimalOrFraction, flag, readRequest, wholeNumber } from './requestFields.js';
 
 /** Limits of the query parameters every search route shares. */
 export const DEFAULT_K = 10;
@@ -13,99 +16,81 @@ export const MAX_EPSILON = 100;
  * unit sphere (docs/certificates.md §0), so every larger budget shows the same intervals.
  */
 export const PAGE_MAX_EPSILON = 2;
-
-export interface SearchParams {
-  readonly k: number;
-  readonly offset: number;
-  readonly epsilon: number;
-  readonly copyCheck: boolean;
-}
+export const DEFAULT_PER_PAGE = 48;
+export const MAX_PER_PAGE = 200;
 
 type Raw = Record<string, unknown>;
 
-/** The first value of a query or form field (repeated fields are a client mistake we forgive). */
-export function field(source: Raw, name: string): string | undefined {
-  const value = source[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined || first === '') return undefined;
-  if (typeof first === 'number' || typeof first === 'boolean') return String(first);
-  if (typeof first !== 'string') throw badRequest(`invalid_${name}`, `${name} must be a single value`);
-  return first.trim();
+/** ε of a search: a decimal ("0.141") or a fraction ("36/255") from 0 to `max`; one message whatever is wrong. */
+function epsilonField(max: number) {
+  return decimalOrFraction(`must be a number from 0 to ${max} (e.g. 0.141 or 36/255)`, { min: 0, max })
+    .default(DEFAULT_EPSILON)
+    .meta({
+      description: `ℓ₂ perturbation budget in model-input space for the distance intervals and the copy check: a number from 0 to ${max}, or a fraction such as 36/255 (default 36/255)`,
+      examples: ['36/255', 0.5],
+    });
 }
 
-export function integer(source: Raw, name: string, fallback: number, min: number, max: number): number {
-  const text = field(source, name);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!/^[+]?\d+$/.test(text) || value < min || value > max) {
-    throw badRequest(`invalid_${name}`, `${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
+/** The query parameters (or form / JSON fields) of every search route. */
+export function searchFields(maxEpsilon = MAX_EPSILON) {
+  return z.object({
+    k: wholeNumber(1, MAX_K, DEFAULT_K, 'results per page'),
+    offset: wholeNumber(0, MAX_OFFSET, 0, 'results skipped (paging)'),
+    epsilon: epsilonField(maxEpsilon),
+    copyCheck: flag('add the certified copy check for epsilon'),
+  });
 }
+const apiSearchFields = searchFields();
+const pageSearchFields = searchFields(PAGE_MAX_EPSILON);
 
-/** A number written as a decimal ("0.141") or a fraction ("36/255"); NaN when it is neither. */
-export function readDecimalOrFraction(text: string): number {
-  const fraction = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(text);
-  if (fraction) return Number(fraction[1]) / Number(fraction[2]);
-  return /^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-}
-
-/**
- * ε from `text` (a decimal or a fraction) within [min, max]. Anything else, whether negative, too small, too
- * large or not a number, gets the one message `rangeMessage`, which states the range.
- */
-export function parseEpsilonWithin(text: string, min: number, max: number, rangeMessage: string): number {
-  const value = readDecimalOrFraction(text);
-  if (!(Number.isFinite(value) && value >= min && value <= max)) throw badRequest('invalid_epsilon', rangeMessage);
-  return value;
-}
-
-/** ε of a search: the default when absent, else a decimal ("0.141") or a fraction ("36/255") from 0 to `max`. */
-export function parseEpsilon(text: string | undefined, max = MAX_EPSILON): number {
-  if (text === undefined) return DEFAULT_EPSILON;
-  return parseEpsilonWithin(text, 0, max, `epsilon must be a number from 0 to ${max} (e.g. 0.141 or 36/255)`);
-}
-
-function boolean(source: Raw, name: string): boolean {
-  const text = field(source, name)?.toLowerCase();
-  if (text === undefined) return false;
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-  if (['0', 'false', 'no', 'off'].includes(text)) return false;
-  throw badRequest(`invalid_${name}`, `${name} must be true or false`);
-}
+export type SearchParams = z.output<typeof apiSearchFields>;
 
 /**
  * Validates k, offset, epsilon and copyCheck from a query string or a JSON/form body. The pages pass
  * PAGE_MAX_EPSILON, so that their ε control can show every ε they accept.
  */
 export function parseSearchParams(source: Raw, maxEpsilon = MAX_EPSILON): SearchParams {
-  return {
-    k: integer(source, 'k', DEFAULT_K, 1, MAX_K),
-    offset: integer(source, 'offset', 0, 0, MAX_OFFSET),
-    epsilon: parseEpsilon(field(source, 'epsilon'), maxEpsilon),
-    copyCheck: boolean(source, 'copyCheck'),
-  };
+  const fields = maxEpsilon === MAX_EPSILON ? apiSearchFields : maxEpsilon === PAGE_MAX_EPSILON ? pageSearchFields : searchFields(maxEpsilon);
+  return readRequest(fields, source);
 }
+
+/** The body of a search by raw embedding: the vector (its dimension is checked against the model) and the search fields. */
+export const vectorSearchBody = apiSearchFields.extend({
+  vector: z
+    .array(z.number({ error: 'must be an array of finite numbers' }), { error: 'must be an array of finite numbers' })
+    .describe('the query embedding; normalised to unit length, its dimension must match the model'),
+});
+
+/** A budget picture's query: how to draw the budget, and the search whose certificate it draws. */
+export const budgetFields = apiSearchFields.extend({
+  kind: choice(
+    BUDGET_KINDS,
+    'spread: every value moved by r/√150528 in a checkerboard (amplified for visibility); patch: the same ℓ₂ size on a few central pixels, at true size',
+  ).default('spread'),
+});
+
+export const pageFields = z.object({
+  page: wholeNumber(1, 1_000_000, 1, 'page number, from 1'),
+  perPage: wholeNumber(1, MAX_PER_PAGE, DEFAULT_PER_PAGE, 'images per page'),
+});
+
+export function parsePage(source: Raw): { page: number; perPage: number } {
+  return readRequest(pageFields, source);
+}
+
+/** Path parameters. Anything that does not fit is simply not found (404), never a 400. */
+export const imageIdParam = z.int().min(1).max(Number.MAX_SAFE_INTEGER).describe('a corpus image id');
+export const sha256Param = z.string().regex(/^[0-9a-f]{64}$/).describe("an upload's content address: the sha256 of its bytes");
 
 /** A corpus image id from a route parameter: a positive integer, anything else is simply not found. */
 export function parseImageId(text: unknown): number {
   const value = typeof text === 'string' && /^\d{1,15}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) throw notFound('no image with that id');
+  if (!imageIdParam.safeParse(value).success) throw notFound('no image with that id');
   return value;
 }
 
 /** An upload's content address: 64 lowercase hex digits. */
 export function parseSha256(text: unknown): string {
-  if (typeof text !== 'string' || !/^[0-9a-f]{64}$/.test(text)) throw notFound('no uploaded query with that address');
-  return text;
-}
-
-export const DEFAULT_PER_PAGE = 48;
-export const MAX_PER_PAGE = 200;
-
-export function parsePage(source: Raw): { page: number; perPage: number } {
-  return {
-    page: integer(source, 'page', 1, 1, 1_000_000),
-    perPage: integer(source, 'perPage', DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
-  };
+  if (!sha256Param.safeParse(text).success) throw notFound('no uploaded query with that address');
+  return text as string;
 }

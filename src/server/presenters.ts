@@ -3,6 +3,7 @@ import type { ModelCard } from '../model/card.js';
 import { INPUT_SIZE } from '../model/preprocess.js';
 import type { Radii, SearchCertificate, SearchResult } from '../search/types.js';
 import type { ImageRecord } from '../store/types.js';
+import type { ImageBody, SearchResponse, StatsBody } from './responseSchemas.js';
 
 /** Values of the model input (3×224×224), for the "grey levels" reading of a radius. */
 export const MODEL_INPUT_VALUES = 3 * INPUT_SIZE * INPUT_SIZE;
@@ -35,7 +36,7 @@ export function uploadUrls(sha256: string) {
   };
 }
 
-export function imageDto(record: ImageRecord) {
+export function imageDto(record: ImageRecord): ImageBody {
   return {
     id: record.id,
     sha256: record.sha256,
@@ -45,7 +46,7 @@ export function imageDto(record: ImageRecord) {
     format: record.format,
     addedAt: record.addedAt,
     mtime: new Date(record.mtimeMs).toISOString(),
-    paths: record.paths,
+    paths: [...record.paths],
     urls: imageUrls(record),
   };
 }
@@ -81,7 +82,7 @@ export function certificateDto(certificate: SearchCertificate, query: SearchResu
   return {
     scope: certificate.scope,
     space: 'model-input' as const,
-    spaces: pixels ? ['model-input', 'image-pixels'] : ['model-input'],
+    spaces: pixels ? ['model-input' as const, 'image-pixels' as const] : ['model-input' as const],
     spaceNote:
       query.kind === 'upload'
         ? 'radii hold in model-input space (224×224 crop, values in [0, 1]) and, divided by the resize norm, in the uploaded image’s own pixels'
@@ -112,8 +113,10 @@ function queryDto(query: SearchResult['query']) {
   }
 }
 
-/** The JSON answer of every search route. */
-export function searchDto(result: SearchResult) {
+/** The JSON answer of every search route (its schema: responseSchemas.ts). */
+export type SearchDto = SearchResponse;
+
+export function searchDto(result: SearchResult): SearchDto {
   const { k, offset, epsilon, copyCheck } = result.options;
   return {
     query: queryDto(result.query),
@@ -134,7 +137,7 @@ export function searchDto(result: SearchResult) {
       height: hit.image.height,
       format: hit.image.format,
       sha256: hit.image.sha256,
-      paths: hit.image.paths,
+      paths: [...hit.image.paths],
       urls: imageUrls(hit.image),
     })),
     certificate: result.certificate && certificateDto(result.certificate, result.query),
@@ -142,10 +145,9 @@ export function searchDto(result: SearchResult) {
   };
 }
 
-export type SearchDto = ReturnType<typeof searchDto>;
 
 /** The public part of the model card: what it is, its version, and what its certificates rest on. */
-export function modelCardDto(card: ModelCard) {
+export function modelCardDto(card: ModelCard): StatsBody['model'] {
   return {
     name: card.name,
     version: card.version,
@@ -153,7 +155,7 @@ export function modelCardDto(card: ModelCard) {
     embeddingDim: card.embeddingDim,
     parameters: card.parameters,
     lipschitz: card.lipschitz,
-    input: card.input ?? null,
-    output: card.output ?? null,
+    input: (card.input as Record<string, unknown> | undefined) ?? null,
+    output: (card.output as Record<string, unknown> | undefined) ?? null,
   };
 }

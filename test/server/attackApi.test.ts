@@ -251,7 +251,10 @@ describe('attack comparison API (real server on 127.0.0.1, real models, real COC
     // Whatever is wrong with ε (negative, zero, below one grey level, too large, not a number), one message.
     const epsilonMessages = new Set<string>();
     for (const epsilon of ['-1', '0', '0.001', '101', 'much']) epsilonMessages.add((await post('/api/attacks', { id, epsilon })).body.error.message);
-    expect([...epsilonMessages]).to.deep.equal(['epsilon must be a number from 1/255 (one grey level, the smallest change of an 8-bit image) to 100 for l2, e.g. 0.5 or 1']);
+    epsilonMessages.add((await post('/api/attacks', { id, epsilon: '2', norm: 'linf' })).body.error.message);
+    expect([...epsilonMessages]).to.deep.equal([
+      'epsilon must be a number from 1/255 (one grey level, the smallest change of an 8-bit image) to 100 for l2 or 1 for linf, e.g. 0.5 or 4/255',
+    ]);
     const never = await post('/api/attacks', { upload: 'f'.repeat(64), target: other });
     expectCleanError(never, 404, 'upload_not_found');
     expect(never.body.error.message).to.match(/never uploaded here, or before the server restarted/);

@@ -2,11 +2,11 @@ import express, { type Request, type RequestHandler, type Response, Router } fro
 import { AttackQueueFullError, AttackRequestError } from '../../attack/index.js';
 import type { ComparisonImageName, ComparisonStatus } from '../../compare/types.js';
 import type { AppContext } from '../app.js';
-import { DEFAULT_ATTACK_EPSILON, DEFAULT_ATTACK_K, DEFAULT_ATTACK_STEPS, MAX_ATTACK_K, MAX_ATTACK_PAGE_STEPS, parseComparisonOptions, parseQuerySource } from '../attackParams.js';
+import { DEFAULT_ATTACK_EPSILON, DEFAULT_ATTACK_K, DEFAULT_ATTACK_STEPS, MAX_ATTACK_K, MAX_ATTACK_PAGE_STEPS, parseAttackStart } from '../attackParams.js';
 import { type AttackFormValues, attackFormView, attackJobView } from '../attackPageModels.js';
 import { comparisonDto } from '../attackPresenters.js';
 import { ApiError, badRequest, notFound, toApiError } from '../errors.js';
-import { field } from '../params.js';
+import { field } from '../requestFields.js';
 import { imageUpload } from '../upload.js';
 import { renderPage } from './pageHandlers.js';
 
@@ -38,8 +38,9 @@ function attackBody(maxUploadBytes: number): RequestHandler[] {
  */
 async function startComparison(ctx: AppContext, req: Request, res: Response): Promise<string> {
   const body = bodyOf(req);
-  const options = parseComparisonOptions(body);
-  let query = parseQuerySource(body);
+  const start = parseAttackStart(body);
+  const { options } = start;
+  let { query } = start;
   if (req.imageUpload) {
     const result = await ctx.search.byUpload(req.imageUpload.bytes, { k: 1, offset: 0, epsilon: 0, copyCheck: false });
     if (result.query.kind !== 'upload') throw new Error('upload search returned another query kind');

@@ -1,18 +1,13 @@
 import { type Response, Router } from 'express';
-import { BUDGET_KINDS, type BudgetKind, budgetPng } from '../../compare/budgetImage.js';
+import { type BudgetKind, budgetPng } from '../../compare/budgetImage.js';
 import { toEightBit } from '../../model/eightBit.js';
 import { loadModelInput } from '../../model/preprocess.js';
 import type { SearchResult } from '../../search/types.js';
 import type { AppContext } from '../app.js';
-import { ApiError, badRequest } from '../errors.js';
-import { field, parseImageId, parseSearchParams, parseSha256 } from '../params.js';
+import { ApiError } from '../errors.js';
+import { budgetFields, parseImageId, parseSha256 } from '../params.js';
+import { readRequest } from '../requestFields.js';
 
-/** `kind`: spread (every value a little) or patch (a few pixels a lot). */
-function parseBudgetKind(query: Record<string, unknown>): BudgetKind {
-  const kind = field(query, 'kind') ?? 'spread';
-  if (!(BUDGET_KINDS as readonly string[]).includes(kind)) throw badRequest('invalid_kind', `kind must be one of ${BUDGET_KINDS.join(', ')}`);
-  return kind as BudgetKind;
-}
 
 /** The certified top-1 radius in model-input space; there is nothing to draw when it is 0 or unbounded. */
 function top1Radius(result: SearchResult): number {
@@ -35,16 +30,16 @@ export function budgetRoutes(ctx: AppContext): Router {
 
   router.get('/images/:id/budget.png', async (req, res) => {
     const id = parseImageId(req.params.id);
-    const kind = parseBudgetKind(req.query);
-    const result = await ctx.search.byId(id, parseSearchParams(req.query));
+    const { kind, ...params } = readRequest(budgetFields, req.query);
+    const result = await ctx.search.byId(id, params);
     const input = await loadModelInput(ctx.corpus.originalPath(await ctx.corpus.image(id)));
     await sendBudget(res, input.pixels, result, kind);
   });
 
   router.get('/uploads/:sha256/budget.png', async (req, res) => {
     const sha256 = parseSha256(req.params.sha256);
-    const kind = parseBudgetKind(req.query);
-    const result = await ctx.search.byCachedUpload(sha256, parseSearchParams(req.query));
+    const { kind, ...params } = readRequest(budgetFields, req.query);
+    const result = await ctx.search.byCachedUpload(sha256, params);
     const input = await loadModelInput(ctx.search.cachedUpload(sha256).bytes);
     await sendBudget(res, input.pixels, result, kind);
   });

@@ -1,15 +1,20 @@
 import express, { type Request, Router } from 'express';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { parseImageId, parseSearchParams, parseSha256 } from '../params.js';
+import { parseImageId, parseSearchParams, parseSha256, vectorSearchBody } from '../params.js';
+import { readRequest } from '../requestFields.js';
 import { searchDto } from '../presenters.js';
 import { webImage } from '../services/corpusService.js';
 import { imageUpload } from '../upload.js';
 
-/** Search parameters from the query string and, for forms and JSON, the body (the body wins). */
-export function searchParamsOf(req: Request, maxEpsilon?: number) {
+/** The query string's fields and, for forms and JSON, the body's (the body wins). */
+function fieldsOf(req: Request): Record<string, unknown> {
   const body = req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {};
-  return parseSearchParams({ ...req.query, ...body }, maxEpsilon);
+  return { ...req.query, ...body };
+}
+
+export function searchParamsOf(req: Request, maxEpsilon?: number) {
+  return parseSearchParams(fieldsOf(req), maxEpsilon);
 }
 
 /** The JSON search API: by upload, by corpus id, by an earlier upload, by raw vector. */
@@ -27,8 +32,8 @@ export function searchRoutes(ctx: AppContext): Router {
       next(req.is('application/json') ? undefined : new ApiError(415, 'unsupported_media_type', 'send a JSON body {"vector": [...]}')),
     express.json({ limit: '1mb', strict: true }),
     async (req, res) => {
-      const params = searchParamsOf(req);
-      res.json(searchDto(await ctx.search.byVector((req.body as { vector?: unknown }).vector, params)));
+      const { vector, ...params } = readRequest(vectorSearchBody, fieldsOf(req));
+      res.json(searchDto(await ctx.search.byVector(vector, params)));
     },
   );
 
