@@ -12,7 +12,7 @@ async function run(job: DecodeJob): Promise<{ result: DecodeResult; transfer: Ar
     const image = await decodeImage(Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength), job.maxPixels);
     const { pixels } = toModelInput(image);
     await writeThumbnail(job.thumbnail, image);
-    const result: DecodeResult = { id: job.id, ok: true, pixels, width: image.width, height: image.height, format: image.format };
+    const result: DecodeResult = { id: job.id, ok: true, pixels, width: image.photo.width, height: image.photo.height, format: image.format };
     return { result, transfer: [pixels.buffer as ArrayBuffer] };
   } catch (err) {
     const reason = err instanceof ImageDecodeError ? err.message : `cannot process image: ${(err as Error).message}`;

@@ -5,6 +5,7 @@ import { defaultIndexDir } from '../config.js';
 import { HnswIndex, type HnswOptions, type ReconcileReport } from '../index/hnswIndex.js';
 import { defaultModelsDir, loadModelCard, type ModelCard } from '../model/card.js';
 import { Embedder } from '../model/embedder.js';
+import { DECODER, REDUCE_FROM } from '../model/preprocess.js';
 import type { Device } from '../model/session.js';
 import { ImageStore, type PathState, type RemovedImage } from '../store/imageStore.js';
 import { hnswPath, indexLayout, isHnswFileName, thumbnailPath } from '../store/indexLayout.js';
@@ -463,17 +464,24 @@ async function isGone(path: string): Promise<boolean> {
 }
 
 /**
- * Pins the index to the installed model. A new index records it; another model is refused unless
+ * Pins the index to the installed model and decoder. A new index records them; another model is refused unless
  * `reindex`, which drops every vector (one transaction) so that the run, or any later one if it is
- * interrupted, re-embeds every image.
+ * interrupted, re-embeds every image. An index from before reduced decoding (decoder null) drops the vectors
+ * of the photos that are now decoded reduced, which this run re-embeds: vectors of two decodings never mix.
  */
 function pinModel(store: ImageStore, dir: string, card: ModelCard, reindex: boolean): void {
   const meta = store.getMeta();
-  const current = { modelName: card.name, modelVersion: card.version, dim: card.embeddingDim, space: 'cosine' as const };
+  const current = { modelName: card.name, modelVersion: card.version, dim: card.embeddingDim, space: 'cosine' as const, decoder: DECODER };
   if (!meta) return store.setMeta(current);
   if (!reindex) {
     if (meta.modelVersion !== card.version) {
       throw new ModelMismatchError(dir, { name: meta.modelName, version: meta.modelVersion }, card, store.count());
+    }
+    if (meta.decoder !== DECODER) {
+      store.transaction(() => {
+        store.clearVectorsOfImagesFrom(REDUCE_FROM);
+        store.setMeta(current);
+      });
     }
     return;
   }

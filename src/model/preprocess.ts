@@ -14,11 +14,29 @@ export class ImageDecodeError extends Error {
   }
 }
 
+/**
+ * Photos whose shorter side is at least REDUCE_FROM pixels are decoded reduced, shorter side REDUCED_SIDE (twice
+ * the model input, so the final resample still averages over every pixel it drops): the JPEG decoder then
+ * works in the DCT domain at 1/2, 1/4 or 1/8 size (shrink-on-load) and a 12-megapixel phone photo costs about a
+ * tenth of its full decode. The decoded image is what certificates in "image pixels" speak of
+ * (docs/certificates.md §6); for smaller photos it is the photo itself, as before. store/imageStore.ts
+ * applies the same rule to recorded sizes (clearVectorsOfImagesFrom).
+ */
+export const REDUCED_SIDE = 2 * INPUT_SIZE;
+export const REDUCE_FROM = 2 * REDUCED_SIDE;
+/** Names the decoding above; an index records it, so that vectors of two decodings are never mixed. */
+export const DECODER = `reduce-from-${REDUCE_FROM}-to-${REDUCED_SIDE}`;
+
+const isReducedOnLoad = (width: number, height: number) => Math.min(width, height) >= REDUCE_FROM;
+
 export interface DecodedImage {
   /** Interleaved 8-bit sRGB, EXIF orientation applied, alpha flattened onto white. */
   readonly rgb: Uint8Array;
+  /** Size of `rgb`: the photo's own size, or its reduced size. */
   readonly width: number;
   readonly height: number;
+  /** The photo's own size, oriented. */
+  readonly photo: { readonly width: number; readonly height: number };
   /** Container format as sharp reports it (jpeg, png, webp, gif, tiff, heif, ...). */
   readonly format: string;
 }
@@ -39,8 +57,14 @@ export async function decodeImage(input: Buffer | string, maxPixels = DEFAULT_MA
     const image = sharp(input, { limitInputPixels: maxPixels, failOn: 'error', pages: 1 });
     const meta = await image.metadata();
     if (!meta.format || !meta.width || !meta.height) throw new ImageDecodeError('not a recognised image');
-    const { data, info } = await image
-      .rotate()
+    const quarterTurn = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 swap width and height
+    const photo = quarterTurn ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+    const oriented = image.rotate();
+    // fit 'outside': the shorter side becomes REDUCED_SIDE; a triangle kernel, widened by the factor, averages.
+    const decoded = isReducedOnLoad(photo.width, photo.height)
+      ? oriented.resize(REDUCED_SIDE, REDUCED_SIDE, { fit: 'outside', kernel: 'linear' })
+      : oriented;
+    const { data, info } = await decoded
       .toColourspace('srgb')
       .flatten({ background: '#ffffff' })
       .removeAlpha()
@@ -51,6 +75,7 @@ export async function decodeImage(input: Buffer | string, maxPixels = DEFAULT_MA
       rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       width: info.width,
       height: info.height,
+      photo,
       format: meta.format,
     };
   } catch (err) {

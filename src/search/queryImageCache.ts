@@ -6,8 +6,11 @@ export interface CachedQuery {
   readonly bytes: Buffer;
   /** Container format as sharp reported it (jpeg, png, ...). */
   readonly format: string;
+  /** The photo's own size, oriented. */
   readonly width: number;
   readonly height: number;
+  /** The size it was decoded at: its own, or reduced on load (preprocess.ts); image-pixel radii hold here. */
+  readonly decoded: { readonly width: number; readonly height: number };
   /** The model's embedding of the image and ‖R‖ of its resize (see preprocess.ts). */
   readonly embedding: Float32Array;
   readonly resizeNorm: number;

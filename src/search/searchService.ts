@@ -113,8 +113,9 @@ export class SearchService {
       sha256,
       bytes,
       format: decoded.format,
-      width: decoded.width,
-      height: decoded.height,
+      width: decoded.photo.width,
+      height: decoded.photo.height,
+      decoded: { width: decoded.width, height: decoded.height },
       embedding,
       resizeNorm: input.resizeNorm,
       embedMs,
@@ -266,7 +267,7 @@ export class SearchService {
       modelInput: radiiOf(answer),
       imagePixels:
         description.kind === 'upload'
-          ? { ...radiiOf(certificateInImageSpace(answer, description.resizeNorm)), resizeNorm: description.resizeNorm }
+          ? { ...radiiOf(certificateInImageSpace(answer, description.resizeNorm)), resizeNorm: description.resizeNorm, ...description.decoded }
           : null,
       limitedBy: answer.limitedBy,
       otherDistanceLowerBound: D === undefined || D === Infinity ? null : D,
@@ -299,6 +300,6 @@ function radiiOf(answer: AnswerCertificate): Radii {
 }
 
 function describeUpload(cached: CachedQuery): QueryDescription {
-  const { sha256, width, height, format, resizeNorm } = cached;
-  return { kind: 'upload', sha256, width, height, format, resizeNorm };
+  const { sha256, width, height, format, decoded, resizeNorm } = cached;
+  return { kind: 'upload', sha256, width, height, format, decoded, resizeNorm };
 }

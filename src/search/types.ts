@@ -20,6 +20,8 @@ export type QueryDescription =
       readonly width: number;
       readonly height: number;
       readonly format: string;
+      /** The size the image was decoded at (reduced on load when large): the space of the image-pixel radii. */
+      readonly decoded: { readonly width: number; readonly height: number };
       readonly resizeNorm: number;
     }
   | { readonly kind: 'vector' };
@@ -54,7 +56,8 @@ export interface SearchCertificate {
   /** Certified ℓ₂ radii in model-input space (3×224×224 values in [0, 1]). */
   readonly modelInput: Radii;
   /** The same radii in the uploaded image's own pixels (radius ÷ resize norm); uploads only. */
-  readonly imagePixels: (Radii & { readonly resizeNorm: number }) | null;
+  /** Uploads: the radii in the pixels of the image as decoded (width × height), model-input radius ÷ resizeNorm. */
+  readonly imagePixels: (Radii & { readonly resizeNorm: number; readonly width: number; readonly height: number }) | null;
   readonly limitedBy: AnswerCertificate['limitedBy'];
   /** D: every image outside the scored list is at least this far (exact scope only). */
   readonly otherDistanceLowerBound: number | null;

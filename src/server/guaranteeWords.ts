@@ -115,11 +115,19 @@ function radiusDetails(key: RadiusKey, certificate: Certificate): string[] {
   const own = pixels?.radii.perValue[key];
   if (pixels && own) {
     details.push(
-      `In your image's own pixels (${pixels.width}×${pixels.height}, resize norm ${num(pixels.resizeNorm)}): r = ${num(own.l2)}, ` +
+      `${pixelSpace(pixels)}: r = ${num(own.l2)}, ` +
         `${num(own.greyLevels)} grey levels per value spread evenly, ${countOf(own.wholePixels, 'whole pixel')}.`,
     );
   }
   return details;
+}
+
+/** Which pixels the image-space radii speak of: the upload's own, or those of its reduced decoding. */
+function pixelSpace(pixels: NonNullable<Certificate['imagePixels']>): string {
+  const size = `${pixels.width}×${pixels.height}`;
+  return pixels.reducedOnLoad
+    ? `In the pixels of your image as decoded, reduced on load to ${size} (resize norm ${num(pixels.resizeNorm)}; its full-size pixels are not covered)`
+    : `In your image's own pixels (${size}, resize norm ${num(pixels.resizeNorm)})`;
 }
 
 /** The certificate panel's claims: top-1, top-k set, top-k order, distances. */

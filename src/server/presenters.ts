@@ -93,7 +93,13 @@ export function certificateDto(certificate: SearchCertificate, query: SearchResu
     radii: radiiDto(certificate.modelInput, MODEL_INPUT_VALUES),
     imagePixels:
       pixels && query.kind === 'upload'
-        ? { resizeNorm: pixels.resizeNorm, width: query.width, height: query.height, radii: radiiDto(pixels, 3 * query.width * query.height) }
+        ? {
+            resizeNorm: pixels.resizeNorm,
+            width: pixels.width,
+            height: pixels.height,
+            reducedOnLoad: pixels.width !== query.width || pixels.height !== query.height,
+            radii: radiiDto(pixels, 3 * pixels.width * pixels.height),
+          }
         : null,
     limitedBy: certificate.limitedBy,
     otherDistanceLowerBound: certificate.otherDistanceLowerBound,

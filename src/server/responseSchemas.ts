@@ -85,9 +85,15 @@ export const CertificateBody = z.strictObject({
   answerSize: integer().describe('the set and order radii cover results 1..answerSize (offset + k)'),
   radii: Radii,
   imagePixels: z
-    .strictObject({ resizeNorm: z.number(), width: integer(), height: integer(), radii: Radii })
+    .strictObject({
+      resizeNorm: z.number(),
+      width: integer().describe('the size the upload was decoded at: its own, or reduced on load when its shorter side is 896 pixels or more'),
+      height: integer(),
+      reducedOnLoad: z.boolean().describe('true: the radii hold in the pixels of the reduced decoding, not of the full-size photo'),
+      radii: Radii,
+    })
     .nullable()
-    .describe("uploads only: the radii in the uploaded image's own pixels (model-input radius ÷ resizeNorm)"),
+    .describe("uploads only: the radii in the uploaded image's pixels as decoded (model-input radius ÷ resizeNorm)"),
   limitedBy: z
     .strictObject({ top1: LimitingPair, topkSet: LimitingPair, topkOrder: LimitingPair })
     .describe('the pair of images that sets each radius (behind null: an unscored image)'),
@@ -106,7 +112,8 @@ const QueryBody = z.discriminatedUnion('kind', [
     width: integer(),
     height: integer(),
     format: z.string(),
-    resizeNorm: z.number().describe('ℓ₂ operator norm of the resize from the upload to the model input'),
+    decoded: z.strictObject({ width: integer(), height: integer() }).describe('the size the upload was decoded at (reduced on load when large)'),
+    resizeNorm: z.number().describe('ℓ₂ operator norm of the resize from the decoded upload to the model input'),
     urls: UploadUrls,
   }),
   z.strictObject({ kind: z.literal('vector') }),

@@ -57,7 +57,7 @@ interface ImageRow {
   added_at: string;
 }
 
-const META_KEYS = { modelName: 'model_name', modelVersion: 'model_version', dim: 'dim', space: 'space' } as const;
+const META_KEYS = { modelName: 'model_name', modelVersion: 'model_version', dim: 'dim', space: 'space', decoder: 'decoder' } as const;
 
 /** Float32 vectors are stored as their little-endian bytes. */
 function vectorToBlob(vector: Float32Array): Buffer {
@@ -127,6 +127,7 @@ export class ImageStore {
       modelVersion,
       dim: Number(values.get(META_KEYS.dim)),
       space: 'cosine',
+      decoder: values.get(META_KEYS.decoder) ?? null,
       schemaVersion: schemaVersionOf(this.db),
     };
   }
@@ -138,6 +139,7 @@ export class ImageStore {
       this.statements.putMeta.run(META_KEYS.modelVersion, meta.modelVersion);
       this.statements.putMeta.run(META_KEYS.dim, String(meta.dim));
       this.statements.putMeta.run(META_KEYS.space, meta.space);
+      if (meta.decoder !== null) this.statements.putMeta.run(META_KEYS.decoder, meta.decoder);
     });
   }
 
@@ -232,6 +234,11 @@ export class ImageStore {
   /** Drops every vector (re-embedding with another model): the images then await embedding. */
   clearVectors(): void {
     this.statements.clearVectors.run();
+  }
+
+  /** Drops the vectors of images whose shorter side is at least `side` pixels: they await embedding again. */
+  clearVectorsOfImagesFrom(side: number): number {
+    return this.statements.clearVectorsFrom.run(side).changes;
   }
 
   getVector(id: number): Float32Array | undefined {
@@ -364,6 +371,7 @@ function prepareStatements(db: Database.Database) {
       'INSERT INTO vectors (image_id, vector) VALUES (?, ?) ON CONFLICT(image_id) DO UPDATE SET vector = excluded.vector',
     ),
     clearVectors: db.prepare('DELETE FROM vectors'),
+    clearVectorsFrom: db.prepare('DELETE FROM vectors WHERE image_id IN (SELECT id FROM images WHERE min(width, height) >= ?)'),
     vectorById: db.prepare('SELECT vector FROM vectors WHERE image_id = ?').pluck(),
     vectorsByIds: db.prepare(`SELECT image_id, vector FROM vectors WHERE image_id IN (${ids})`),
     vectorIds: db.prepare('SELECT image_id FROM vectors ORDER BY image_id').pluck(),

@@ -24,5 +24,10 @@ export interface IndexMeta {
   readonly modelVersion: string; // sha256 of the embedding ONNX
   readonly dim: number;
   readonly space: 'cosine';
+  /**
+   * How images were decoded for the model (preprocess.ts DECODER); null for indexes older than the record, which
+   * decoded every photo at its full size.
+   */
+  readonly decoder: string | null;
   readonly schemaVersion: number;
 }

@@ -1,13 +1,15 @@
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { PHONE_HEIGHT, PHONE_WIDTH, writePhonePhotos } from '../../src/bench/phonePhotos.js';
 import { HnswIndex } from '../../src/index/hnswIndex.js';
 import { type IngestOptions, ModelMismatchError, ingest } from '../../src/ingest/ingestService.js';
 import { Embedder } from '../../src/model/embedder.js';
-import { decodeImage, loadModelInput } from '../../src/model/preprocess.js';
+import { DECODER, decodeImage, loadModelInput } from '../../src/model/preprocess.js';
 import { ImageStore } from '../../src/store/imageStore.js';
-import { hnswPath, thumbnailPath } from '../../src/store/indexLayout.js';
+import { hnswPath, indexLayout, thumbnailPath } from '../../src/store/indexLayout.js';
 import { cocoFiles } from '../helpers/cocoVectors.js';
 import { pngBomb } from '../helpers/hostileFiles.js';
 import { writerLockIsFree } from '../helpers/ingestCli.js';
@@ -68,13 +70,13 @@ describe('ingest service (real images, real model, SQLite + HNSW in a temp dir)'
     expect(index.size()).to.equal(12);
     const store = ImageStore.open(indexDir, { readonly: true });
     try {
-      expect(store.getMeta()).to.include({ modelVersion: embedder.card.version, dim: embedder.dim, space: 'cosine' });
+      expect(store.getMeta()).to.include({ modelVersion: embedder.card.version, dim: embedder.dim, space: 'cosine', decoder: DECODER });
       for (const file of files) {
         const image = store.findByPath(file)!;
         expect(image.sha256).to.equal(sha256File(file));
         expect(image.paths).to.deep.equal([file]);
         const decoded = await decodeImage(file);
-        expect(image).to.include({ width: decoded.width, height: decoded.height, format: 'jpeg', bytes: readFileSync(file).length });
+        expect(image).to.include({ ...decoded.photo, format: 'jpeg', bytes: readFileSync(file).length });
         const stored = store.getVector(image.id)!;
         const fresh = await embedFile(file);
         for (let j = 0; j < fresh.length; j++) expect(stored[j]).to.be.closeTo(fresh[j], 1e-5);
@@ -161,7 +163,7 @@ describe('ingest service (real images, real model, SQLite + HNSW in a temp dir)'
     const vectorsBefore = withStore((s) => s.allVectors());
     const otherVersion = 'f'.repeat(64);
     const store = ImageStore.open(indexDir);
-    store.setMeta({ modelName: 'lipsim', modelVersion: otherVersion, dim: embedder.dim, space: 'cosine' });
+    store.setMeta({ modelName: 'lipsim', modelVersion: otherVersion, dim: embedder.dim, space: 'cosine', decoder: null });
     store.close();
     writeFileSync(hnswPath(indexDir, otherVersion), 'the other model’s graph');
 
@@ -179,6 +181,36 @@ describe('ingest service (real images, real model, SQLite + HNSW in a temp dir)'
     vectorsAfter.vectors.forEach((v, i) => expect(v).to.be.closeTo(vectorsBefore.vectors[i], 1e-5));
     expect(existsSync(hnswPath(indexDir, otherVersion))).to.equal(false);
     expect((await openHnsw()).size()).to.equal(6);
+  });
+
+  it('re-embeds only the photos that reduced decoding changes when the index predates it', async () => {
+    const coco = copyCoco(photos, 3);
+    const [phone] = await writePhonePhotos(cocoFiles(1), photos);
+    await run();
+    const store = ImageStore.open(indexDir);
+    const phoneId = store.findByPath(phone!)!.id;
+    const cocoVectors = coco.map((file) => store.getVector(store.findByPath(file)!.id)!);
+    // An index written before decoders were recorded: no decoder key, and the phone photo's vector from another decoding.
+    const stale = new Float32Array(embedder.dim).fill(1 / Math.sqrt(embedder.dim));
+    store.setVector(phoneId, stale);
+    store.close();
+    const sqlite = new Database(indexLayout(indexDir).database);
+    sqlite.prepare("DELETE FROM meta WHERE key = 'decoder'").run();
+    sqlite.close();
+    expect(withStore((s) => s.getMeta()!.decoder)).to.equal(null);
+
+    const summary = await run();
+    expect(summary).to.include({ reembedded: 1, embedded: 1, awaitingEmbedding: 0 });
+    withStore((s) => {
+      expect(s.getMeta()!.decoder).to.equal(DECODER);
+      const vector = s.getVector(phoneId)!;
+      expect(Array.from(vector)).to.not.deep.equal(Array.from(stale));
+      coco.forEach((file, i) => expect(Array.from(s.getVector(s.findByPath(file)!.id)!)).to.deep.equal(Array.from(cocoVectors[i]!)));
+    });
+    const fresh = await embedFile(phone!);
+    const stored = withStore((s) => s.getVector(phoneId)!);
+    for (let j = 0; j < fresh.length; j++) expect(stored[j]).to.be.closeTo(fresh[j]!, 1e-5);
+    expect(withStore((s) => s.findByPath(phone!)!)).to.include({ width: PHONE_WIDTH, height: PHONE_HEIGHT });
   });
 
   it('reports broken files with a reason, never stops, and retries them once fixed', async () => {

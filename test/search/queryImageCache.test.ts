@@ -5,7 +5,7 @@ import { cocoFiles } from '../helpers/cocoVectors.js';
 
 function entry(file: string): CachedQuery {
   const bytes = readFileSync(file);
-  return { sha256: sha256Hex(bytes), bytes, format: 'jpeg', width: 1, height: 1, embedding: new Float32Array(4), resizeNorm: 1, embedMs: 20 };
+  return { sha256: sha256Hex(bytes), bytes, format: 'jpeg', width: 1, height: 1, decoded: { width: 1, height: 1 }, embedding: new Float32Array(4), resizeNorm: 1, embedMs: 20 };
 }
 
 describe('QueryImageCache', () => {

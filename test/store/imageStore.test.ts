@@ -36,7 +36,7 @@ describe('ImageStore (SQLite)', () => {
   it('creates the schema at the current version and pins the model in meta', () => {
     const store = ImageStore.open(dir);
     expect(store.getMeta()).to.equal(undefined);
-    store.setMeta({ modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine' });
+    store.setMeta({ modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine', decoder: null });
     store.close();
     const reopened = ImageStore.open(dir);
     expect(reopened.getMeta()).to.deep.equal({
@@ -67,7 +67,7 @@ describe('ImageStore (SQLite)', () => {
 
   it('scans vectors in id order, streamed or packed, and pages images by id', () => {
     const store = ImageStore.open(dir);
-    store.setMeta({ modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine' });
+    store.setMeta({ modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine', decoder: null });
     const ids = [0, 1, 2, 3, 4].map((i) => addImage(store, i));
     const streamed: number[] = [];
     store.forEachVector((id, v) => {
