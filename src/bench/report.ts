@@ -6,6 +6,7 @@ import type { IndexScalingPoint } from './indexScaling.js';
 import type { IngestThroughput } from './ingestThroughput.js';
 import type { MachineDescription } from './machine.js';
 import type { PgdTime } from './pgdTime.js';
+import type { PhonePhotoFigures } from './phonePhotos.js';
 import type { QueryLatency } from './queryLatency.js';
 
 export type BenchMode = 'quick' | 'default' | 'full';
@@ -19,6 +20,8 @@ export interface BenchReport {
   readonly corpus: { readonly dir: string; readonly images: number };
   readonly ingest: IngestThroughput;
   readonly query: QueryLatency;
+  /** Phone-size photos (12 MP JPEGs made at run time) against the corpus photos of the same run. */
+  readonly phone: PhonePhotoFigures;
   readonly http: readonly HttpFigures[];
   readonly pgd: PgdTime;
   readonly indexScaling: { readonly distribution: string; readonly points: readonly IndexScalingPoint[] };
@@ -64,6 +67,11 @@ export function renderMarkdown(r: BenchReport): string {
       `| Query ${label} (${q.corpus} images, scope ${q.scope}) p50 / p99 | ${ms(kind.total.p50Ms)} / ${ms(kind.total.p99Ms)} ms; certificate step ${ms(kind.certificate.p50Ms)} ms = **${kind.certificateOverheadPct.toFixed(1)} %** | overhead ≤ ${q.overheadTargetPct} % | ${met(kind.certificateOverheadPct <= q.overheadTargetPct)} |`,
     );
   }
+  const f = r.phone;
+  lines.push(
+    `| Phone-size photos (${f.images} × ${f.width}×${f.height} JPEG): ingest vs corpus photos | ${f.ingestImagesPerSecond.toFixed(1)} vs ${f.corpusIngestImagesPerSecond.toFixed(1)} images/s = **${f.ingestRatio.toFixed(2)}** | ≥ ${f.ingestRatioTarget} | ${met(f.ingestRatio >= f.ingestRatioTarget)} |`,
+    `| Phone-size photos: upload query p50 vs corpus photos | ${ms(f.uploadP50Ms)} vs ${ms(f.corpusUploadP50Ms)} ms = **${f.uploadRatio.toFixed(2)}×** | ≤ ${f.uploadRatioTarget}× | ${met(f.uploadRatio <= f.uploadRatioTarget)} |`,
+  );
   for (const p of r.indexScaling.points) {
     const c = p.chosen;
     lines.push(

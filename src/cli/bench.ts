@@ -12,6 +12,7 @@ import { type IndexScalingPoint, measureIndexScaling } from '../bench/indexScali
 import { measureIngestThroughput } from '../bench/ingestThroughput.js';
 import { describeMachine } from '../bench/machine.js';
 import { measurePgd } from '../bench/pgdTime.js';
+import { measurePhonePhotos, PHONE_HEIGHT, PHONE_WIDTH, writePhonePhotos } from '../bench/phonePhotos.js';
 import { measureQueryLatency } from '../bench/queryLatency.js';
 import { type BenchMode, type BenchReport, renderMarkdown, writeReport } from '../bench/report.js';
 import { ClusteredUnitVectors, SYNTHETIC_DISTRIBUTION } from '../bench/syntheticVectors.js';
@@ -25,6 +26,7 @@ export const HELP = `Usage: npm run bench -- [--quick | --full] [--out <dir>] [-
 Measures, on this machine and with the installed model:
   - ingest throughput against raw onnxruntime throughput of the same model on the same images (ratio)
   - query latency p50/p99 by corpus id and by upload, and the share of the certificate step
+  - ingest and upload speed on 12-megapixel phone JPEGs (made at run time from the corpus) against corpus photos
   - HNSW scaling on synthetic 256-d unit vectors: build time, memory, latency and recall@10 per ef
   - exact-scan time (what the certificates of scope "exact" cost) against corpus size
   - a 50-step PGD attack
@@ -42,6 +44,8 @@ interface ModeSettings {
   readonly ingestImages: number;
   readonly repeats: number;
   readonly uploads: number;
+  /** Phone-size JPEGs made from the first corpus photos (issue #15). */
+  readonly phonePhotos: number;
   readonly indexSizes: readonly number[];
   readonly exactSizes: readonly number[];
   readonly queries: number;
@@ -51,9 +55,9 @@ interface ModeSettings {
 }
 
 const SETTINGS: Record<BenchMode, ModeSettings> = {
-  quick: { ingestImages: 24, repeats: 3, uploads: 8, indexSizes: [1e4], exactSizes: [1e3, 1e4], queries: 100, passes: 2, httpSeconds: 5 },
-  default: { ingestImages: Infinity, repeats: 3, uploads: 50, indexSizes: [1e4, 1e5], exactSizes: [1e3, 1e4, 1e5], queries: 200, passes: 3, httpSeconds: 60 },
-  full: { ingestImages: Infinity, repeats: 3, uploads: 50, indexSizes: [1e4, 1e5, 1e6], exactSizes: [1e3, 1e4, 1e5, 1e6], queries: 200, passes: 3, httpSeconds: 60 },
+  quick: { ingestImages: 24, repeats: 3, uploads: 8, phonePhotos: 8, indexSizes: [1e4], exactSizes: [1e3, 1e4], queries: 100, passes: 2, httpSeconds: 5 },
+  default: { ingestImages: Infinity, repeats: 3, uploads: 50, phonePhotos: 40, indexSizes: [1e4, 1e5], exactSizes: [1e3, 1e4, 1e5], queries: 200, passes: 3, httpSeconds: 60 },
+  full: { ingestImages: Infinity, repeats: 3, uploads: 50, phonePhotos: 40, indexSizes: [1e4, 1e5, 1e6], exactSizes: [1e3, 1e4, 1e5, 1e6], queries: 200, passes: 3, httpSeconds: 60 },
 };
 const DIM = 256;
 const HTTP_CONNECTIONS = 10;
@@ -134,6 +138,18 @@ export async function runBench(mode: BenchMode, data: string): Promise<BenchRepo
     log('query latency …');
     const query = await measureQueryLatency({ indexDir, uploads: images.slice(0, settings.uploads), repeats: settings.repeats, modelsDir });
 
+    log(`phone-size photos: ${settings.phonePhotos} × ${PHONE_WIDTH}×${PHONE_HEIGHT} JPEGs made from the corpus, ingest and upload …`);
+    const phoneDir = mkdtempSync(join(workDir, 'phone-'));
+    const phone = await measurePhonePhotos({
+      phonePhotos: await writePhonePhotos(images.slice(0, settings.phonePhotos), phoneDir),
+      repeats: settings.repeats,
+      workDir,
+      indexDir,
+      corpusIngestImagesPerSecond: ingest.ingestImagesPerSecond.median,
+      corpusUploadP50Ms: query.byUpload.total.p50Ms,
+      modelsDir,
+    });
+
     log(`HTTP load: ${settings.httpSeconds} s per endpoint …`);
     const ids = withStore(indexDir, (store) => store.vectorIds());
     const http = await measureHttp({ indexDir, ids, durationSeconds: settings.httpSeconds, connections: HTTP_CONNECTIONS });
@@ -151,6 +167,7 @@ export async function runBench(mode: BenchMode, data: string): Promise<BenchRepo
       corpus: { dir: data, images: images.length },
       ingest,
       query,
+      phone,
       http,
       pgd,
       indexScaling: { distribution: SYNTHETIC_DISTRIBUTION, points },

@@ -58,12 +58,11 @@ export async function decodeImage(input: Buffer | string, maxPixels = DEFAULT_MA
     const meta = await image.metadata();
     if (!meta.format || !meta.width || !meta.height) throw new ImageDecodeError('not a recognised image');
     const quarterTurn = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 swap width and height
-    const photo = quarterTurn ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+    const header = quarterTurn ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+    const reduced = isReducedOnLoad(header.width, header.height);
     const oriented = image.rotate();
     // fit 'outside': the shorter side becomes REDUCED_SIDE; a triangle kernel, widened by the factor, averages.
-    const decoded = isReducedOnLoad(photo.width, photo.height)
-      ? oriented.resize(REDUCED_SIDE, REDUCED_SIDE, { fit: 'outside', kernel: 'linear' })
-      : oriented;
+    const decoded = reduced ? oriented.resize(REDUCED_SIDE, REDUCED_SIDE, { fit: 'outside', kernel: 'linear' }) : oriented;
     const { data, info } = await decoded
       .toColourspace('srgb')
       .flatten({ background: '#ffffff' })
@@ -75,7 +74,8 @@ export async function decodeImage(input: Buffer | string, maxPixels = DEFAULT_MA
       rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       width: info.width,
       height: info.height,
-      photo,
+      // Decoded at its own size, the photo's size is what was decoded (one frame of a multi-page file).
+      photo: reduced ? header : { width: info.width, height: info.height },
       format: meta.format,
     };
   } catch (err) {

@@ -80,10 +80,20 @@ describe('npm run bench -- --quick (report completeness, not figures)', function
     }
   });
 
+  it('measures phone-size photos against the corpus photos of the same run', () => {
+    const { phone, ingest, query } = report;
+    expect(phone).to.include({ images: 8, width: 4032, height: 3024, ingestRatioTarget: 0.7, uploadRatioTarget: 2 });
+    expect(phone.corpusIngestImagesPerSecond).to.equal(ingest.ingestImagesPerSecond.median);
+    expect(phone.corpusUploadP50Ms).to.equal(query.byUpload.total.p50Ms);
+    expect(phone.ingestRatio).to.be.closeTo(phone.ingestImagesPerSecond / phone.corpusIngestImagesPerSecond, 1e-9);
+    expect(phone.uploadRatio).to.be.closeTo(phone.uploadP50Ms / phone.corpusUploadP50Ms, 1e-9);
+    expect(phone.meetsTargets).to.equal(phone.ingestRatio >= 0.7 && phone.uploadRatio <= 2);
+  });
+
   it('writes a markdown table with a row per headline figure', () => {
     expect(markdown).to.match(/^# Benchmarks \(quick\)/);
     expect(markdown).to.include(report.machine.model.sha256.slice(0, 16));
-    for (const row of ['Ingest vs raw onnxruntime', 'Decode path per image', 'Query by id', 'Query by upload', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail']) {
+    for (const row of ['Ingest vs raw onnxruntime', 'Decode path per image', 'Query by id', 'Query by upload', 'Phone-size photos', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail']) {
       expect(markdown.split('\n').some((line) => line.startsWith(`| ${row}`)), row).to.equal(true);
     }
   });
