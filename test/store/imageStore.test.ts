@@ -36,11 +36,12 @@ describe('ImageStore (SQLite)', () => {
   it('creates the schema at the current version and pins the model in meta', () => {
     const store = ImageStore.open(dir);
     expect(store.getMeta()).to.equal(undefined);
-    store.setMeta({ modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine', decoder: null });
+    store.setMeta({ modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine', decoder: 'reduce-448' });
     store.close();
     const reopened = ImageStore.open(dir);
     expect(reopened.getMeta()).to.deep.equal({
-      modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine', schemaVersion: SCHEMA_VERSION,
+      modelName: 'lipsim', modelVersion, dim: vectors[0].length, space: 'cosine', decoder: 'reduce-448',
+      schemaVersion: SCHEMA_VERSION,
     });
     reopened.close();
   });
