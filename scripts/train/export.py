@@ -48,7 +48,9 @@ def prove_lipschitz(model, frozen):
     layers = [layer for stage in model.stages for layer in stage] + list(model.dense)
     convs = iter(layer for layer in layers if hasattr(layer, 'kernel'))
     for op in frozen.ops:
-        if op[0] == 'linear':
+        if op[0] == 'pool':
+            checks['pool_sigma'] = float(np.linalg.norm(op[1].double().numpy(), ord=2))
+        elif op[0] == 'linear':
             sigma = np.linalg.norm(op[1].double().numpy(), ord=2)
             checks['linear_max_sigma'] = max(checks['linear_max_sigma'], float(sigma))
         elif op[0] == 'thumbnail':
@@ -63,8 +65,9 @@ def prove_lipschitz(model, frozen):
             q = np.exp(layer.log_q.detach().double().numpy())
             bound = conv_gram_bound(torch.from_numpy(k)).numpy() @ q / q  # q-weighted Gershgorin bound, float64
             checks['conv_min_margin'] = min(checks['conv_min_margin'], float(((t - bound) / bound).min()))
-    ok = (checks['linear_max_sigma'] <= 1 + 1e-6 and checks['dense_min_margin'] >= -1e-9
-          and checks['conv_min_margin'] >= -1e-9 and checks.get('thumbnail_branch_gain', 0) <= 1 + 1e-6)
+    ok = (checks['linear_max_sigma'] <= 1 + 1e-6 and checks['pool_sigma'] <= 1 + 1e-6
+          and checks['dense_min_margin'] >= -1e-9 and checks['conv_min_margin'] >= -1e-9
+          and checks.get('thumbnail_branch_gain', 0) <= 1 + 1e-6)
     return ok, checks
 
 
@@ -142,7 +145,9 @@ ROBUST_PROOF = [
     'G_ij = sum over shifts s of |sum_c,p K_icp K_jc(p+s)| (the Gram kernel of the convolution); zero padding is '
     'an embedding into a larger torus followed by a restriction, so W^T W is dominated by the torus Gram '
     'operator, every row of which that bound dominates (conv_min_margin >= 0, float64).',
-    'sum-pool over the 7x7 grid divided by 7 = sqrt(49): operator norm exactly 1 (Cauchy-Schwarz).',
+    'pool over a g x g split of the 7x7 map into disjoint regions, each region summed and divided by the square '
+    'root of its area: operator norm exactly 1 (Cauchy-Schwarz on each region; g = 1 is the sum-pool / 7); '
+    'checked in float64 (pool_sigma <= 1).',
     'thumbnail branch (when present): the 16x16 thumbnail is a sum over disjoint 14x14 blocks divided by 14 = '
     'sqrt(196), operator norm exactly 1; the pair x -> [cos(a) P(x), sin(a) Q(x)] of two 1-Lipschitz maps P (the '
     'pooled trunk) and Q (the thumbnail) satisfies ||.||^2 <= (cos^2 + sin^2) ||dx||^2 = ||dx||^2 '
@@ -158,7 +163,7 @@ def card(name, model, ck, info, extra_stages):
               {'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
                'args': {k: s['args'].get(k, 0.0) for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight',
                                                             'relational_weight', 'temperature', 'steps', 'init',
-                                                            'thumbnail')},
+                                                            'thumbnail', 'pool_grid')},
                'initial': s['history'][0] if s['history'] and s['history'][0]['step'] == 0 else None,
                'final': s['history'][-1] if s['history'] else None} for s in extra_stages]
     return {
@@ -176,7 +181,10 @@ def card(name, model, ck, info, extra_stages):
             'layout': ['unshuffle 8 -> 192x28x28', f"1x1 proj -> {model.config['widths'][0]}",
                        f"{model.config['depths'][0]} x residual 3x3 conv @28", 'unshuffle 2 + 1x1 proj',
                        f"{model.config['depths'][1]} x residual 3x3 conv @14", 'unshuffle 2 + 1x1 proj',
-                       f"{model.config['depths'][2]} x residual 3x3 conv @7", 'sum-pool / 7',
+                       f"{model.config['depths'][2]} x residual 3x3 conv @7",
+                       'sum-pool / 7' if model.config.get('pool_grid', 1) == 1 else
+                       f"pool over a {model.config['pool_grid']}x{model.config['pool_grid']} split of the map "
+                       '(region sums / sqrt(area))',
                        *(['beside it, the 16x16 thumbnail of the input (14x14 block sums / 14); weights cos a, sin a']
                          if model.config.get('thumbnail') else []),
                        f"linear -> {model.config['hidden']}", f"{model.config['dense_depth']} x residual dense",
@@ -234,7 +242,7 @@ def main():
     p.add_argument('--checkpoints', default='.checkpoints')
     p.add_argument('--golden', default='cache/train/golden')
     p.add_argument('--models', default='models')
-    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim',
+    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7',
                    help='checkpoint names of the LipSim stages, the last one exported')
     a = p.parse_args()
     torch.set_num_threads(2)

@@ -96,7 +96,8 @@ class SpectralLinear(nn.Module):
     """x -> W x / max(1, sigma_max(W)) + b: an affine map whose linear part has operator norm at most 1 (the
     bias is a translation, which every Lipschitz constant ignores; it lets the net centre its features). Used
     per pixel (a 1x1 conv after pixel-unshuffle, i.e. a learned strided patch projection) and on vectors.
-    sigma_max is the exact largest singular value, so the bound is not an estimate."""
+    sigma_max is the exact largest singular value (not a power-iteration estimate), and the exporter checks the
+    exported weights' norm again in float64."""
 
     def __init__(self, fan_in: int, fan_out: int):
         super().__init__()
@@ -105,7 +106,9 @@ class SpectralLinear(nn.Module):
         self.bias = nn.Parameter(torch.zeros(fan_out))
 
     def normalized_weight(self) -> torch.Tensor:
-        sigma = torch.linalg.matrix_norm(self.weight.double(), ord=2).float()
+        # sigma_max^2 is the top eigenvalue of the smaller Gram matrix: half the time of an SVD on wide heads.
+        w = self.weight.double()
+        sigma = torch.linalg.eigvalsh(w @ w.t() if w.shape[0] <= w.shape[1] else w.t() @ w)[-1].clamp(min=0).sqrt().float()
         return self.weight / torch.clamp(sigma * (1 + 1e-5), min=1.0)
 
     def forward(self, x):

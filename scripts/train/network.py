@@ -6,11 +6,12 @@ Input: RGB 3x224x224 in [0, 1], no normalisation. Layout (robust):
   depth[0] x SLLConv(w1)      @ 28 x 28
   unshuffle 2 -> SpectralLinear 4w1->w2 ; depth[1] x SLLConv(w2) @ 14 x 14
   unshuffle 2 -> SpectralLinear 4w2->w3 ; depth[2] x SLLConv(w3) @ 7 x 7
-  sum-pool / 7 (operator norm exactly 1: a sum of 49 terms divided by sqrt(49))
+  pool over a g x g split of the 7 x 7 map (g = pool_grid): each region's sum divided by sqrt(its area),
+      operator norm exactly 1 (g = 1: the global sum-pool / 7); g > 1 keeps where the features are
   [thumbnail branch, optional] [cos a * pooled, sin a * thumbnail(x)]: the input's 16x16 thumbnail (14x14 block
       sums / 14, norm exactly 1) beside the pooled features; the sum-pool discards where things are, the
       thumbnail keeps the coarse layout and colours. cos^2 + sin^2 = 1 keeps the pair 1-Lipschitz.
-  SpectralLinear (w3 [+ 768])->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
+  SpectralLinear (w3 g^2 [+ 768])->h ; dense_depth x SLLDense(h) ; SpectralLinear h->(dim-1)
   z -> [z, 1] / ||[z, 1]||   (sound projection, see project_to_sphere)
 The baseline has the same layout with free weights, standardises its input with the ImageNet mean/std as
 conventional networks do (dividing by std < 1 is one of the things that makes them sensitive), and ends with a
@@ -50,9 +51,30 @@ def unshuffle_vjp(g, r):
     return g.reshape(-1, c, h * r, w * r)
 
 
-def sum_pool(x):
-    """Sum over the spatial grid divided by sqrt(H W): the operator norm is exactly 1."""
-    return x.sum(dim=(2, 3)) / (x.shape[2] * x.shape[3]) ** 0.5
+def grid_pool_matrix(h, w, grid, dtype=torch.float32):
+    """(grid^2, h*w): row r sums region r of a grid x grid split of the map (np.array_split sizes) divided by
+    sqrt(its area). The regions are disjoint, so by Cauchy-Schwarz on each one the operator norm is at most 1;
+    grid 1 is the global sum-pool / sqrt(h w)."""
+    rows = torch.tensor_split(torch.arange(h), grid)
+    cols = torch.tensor_split(torch.arange(w), grid)
+    m = torch.zeros(grid * grid, h * w, dtype=torch.float64)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            cells = (r[:, None] * w + c[None, :]).flatten()
+            m[i * grid + j, cells] = 1.0 / len(cells) ** 0.5
+    rounded = m.to(dtype)
+    # round toward zero, so that the stored matrix itself has norm <= 1, not 1 + half an ulp
+    return torch.where(rounded.double() > m, torch.nextafter(rounded, torch.zeros_like(rounded)), rounded)
+
+
+def grid_pool(x, matrix):
+    """(B, C, H, W) -> (B, C * grid^2), channel-major: feature c * grid^2 + r is region r of channel c."""
+    return (x.flatten(2) @ matrix.t()).flatten(1)
+
+
+def grid_pool_vjp(g, matrix, shape):
+    _, c, h, w = shape
+    return (g.reshape(-1, c, matrix.shape[0]) @ matrix).reshape(-1, c, h, w)
 
 
 THUMB_BLOCK = 14  # 224 / 14 = a 16x16 thumbnail
@@ -83,11 +105,11 @@ def project_to_sphere(z):
 
 class Backbone(nn.Module):
     def __init__(self, robust=True, widths=(48, 96, 192), depths=(3, 3, 3), hidden=512, dense_depth=2, dim=256,
-                 thumbnail=False):
+                 thumbnail=False, pool_grid=1):
         super().__init__()
         self.robust = robust
         self.config = dict(widths=list(widths), depths=list(depths), hidden=hidden, dense_depth=dense_depth, dim=dim,
-                           thumbnail=thumbnail)
+                           thumbnail=thumbnail, pool_grid=pool_grid)
         Conv, Dense, Linear = (SLLConv, SLLDense, SpectralLinear) if robust else (FreeConv, FreeDense, FreeLinear)
         ins = [3 * 64, 4 * widths[0], 4 * widths[1]]
         self.proj = nn.ModuleList([Linear(i, w) for i, w in zip(ins, widths)])
@@ -95,7 +117,9 @@ class Backbone(nn.Module):
         self.thumbnail = thumbnail
         # The branch weights are cos/sin of one learned angle; it starts giving the thumbnail a small share.
         self.layout_angle = nn.Parameter(torch.tensor(0.3)) if thumbnail else None
-        self.head_in = Linear(widths[-1] + (3 * (SIZE // THUMB_BLOCK) ** 2 if thumbnail else 0), hidden)
+        final = SIZE // 32  # the map after unshuffles 8, 2, 2
+        self.register_buffer('pool_matrix', grid_pool_matrix(final, final, pool_grid), persistent=False)
+        self.head_in = Linear(widths[-1] * pool_grid ** 2 + (3 * (SIZE // THUMB_BLOCK) ** 2 if thumbnail else 0), hidden)
         self.dense = nn.ModuleList([Dense(hidden) for _ in range(dense_depth)])
         self.head_out = Linear(hidden, dim - 1 if robust else dim)
 
@@ -107,7 +131,7 @@ class Backbone(nn.Module):
             x = proj(unshuffle(x, 8 if i == 0 else 2))
             for layer in stage:
                 x = layer(x)
-        x = sum_pool(x)
+        x = grid_pool(x, self.pool_matrix)
         if self.thumbnail:
             x = torch.cat([x * self.layout_angle.cos(), thumbnail(pixels) * self.layout_angle.sin()], dim=1)
         x = self.head_in(x)
@@ -118,6 +142,22 @@ class Backbone(nn.Module):
     def forward(self, x):
         z = self.features(x)
         return project_to_sphere(z) if self.robust else F.normalize(z, dim=1)
+
+
+def widen_pool(model, grid):
+    """The same network pooling over a grid x grid split instead of the whole map: pool_1 = M pool_grid with
+    M = [c_r I]_r, c_r = sqrt(area_r / (h w)), and M M^T = I, so head_in's weight becomes W M (same singular
+    values, same normalisation) and the embedding is unchanged; the new columns can then learn layout."""
+    assert model.config['pool_grid'] == 1, 'widening starts from the global sum-pool'
+    wide = Backbone(robust=model.robust, **{**model.config, 'pool_grid': grid})
+    state = model.state_dict()
+    old = state['head_in.weight']
+    channels = model.config['widths'][-1]
+    coef = (wide.pool_matrix.sum(dim=1) / model.pool_matrix.sum()).to(old.dtype)  # sqrt(area_r) / sqrt(h w)
+    pooled = (old[:, :channels, None] * coef[None, None, :]).reshape(old.shape[0], -1)
+    state['head_in.weight'] = torch.cat([pooled, old[:, channels:]], dim=1)
+    wide.load_state_dict(state)
+    return wide
 
 
 def add_thumbnail_branch(model):
@@ -157,7 +197,7 @@ class Frozen(nn.Module):
                 self.ops.append(('linear', weight_of(proj).clone(), proj.bias.clone()))
                 for layer in stage:
                     self.ops.append(('resconv', layer.kernel.clone(), layer.bias.clone(), diag_of(layer).clone(), layer.pad))
-            self.ops.append(('pool',))
+            self.ops.append(('pool', model.pool_matrix.clone()))
             if model.thumbnail:
                 angle = model.layout_angle.detach()
                 self.ops.append(('thumbnail', angle.cos().reshape(1).clone(), angle.sin().reshape(1).clone()))
@@ -200,7 +240,7 @@ class Frozen(nn.Module):
                 saved.append(gate)
             elif kind == 'pool':
                 saved.append(x.shape)
-                x = sum_pool(x)
+                x = grid_pool(x, op[1])
             elif kind == 'thumbnail':
                 saved.append(x.shape[1])
                 x = torch.cat([x * op[1], thumbnail(pixels) * op[2]], dim=1)
@@ -235,8 +275,7 @@ class Frozen(nn.Module):
                 w = op[1]
                 g = g - 2.0 * (F.linear(g, w) * keep) @ w
             elif kind == 'pool':
-                _, _, h, w = keep
-                g = (g / (h * w) ** 0.5)[:, :, None, None].expand(-1, -1, h, w)
+                g = grid_pool_vjp(g, op[1], keep)
             elif kind == 'thumbnail':
                 from_thumbnail = thumbnail_vjp(g[:, keep:] * op[2], x.shape[-1])
                 g = g[:, :keep] * op[1]

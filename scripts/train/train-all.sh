@@ -27,10 +27,14 @@ DISTILL_STEPS=${DISTILL_STEPS:-1200}
 HINGE_STEPS=${HINGE_STEPS:-300}
 RELATIONAL_STEPS=${RELATIONAL_STEPS:-2400}
 REL2_STEPS=${REL2_STEPS:-1000}
-FINAL_STEPS=${FINAL_STEPS:-1100}
+THUMBNAIL_STEPS=${THUMBNAIL_STEPS:-1100}
+STAGE6_STEPS=${STAGE6_STEPS:-1150}
+STAGE7_STEPS=${STAGE7_STEPS:-1100}
 BASELINE_STEPS=${BASELINE_STEPS:-500}
 GPU_MINUTES=${GPU_MINUTES:-6}
 train() { $PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" "$@"; }
+# Checkpoint names of the LipSim stages in order; the last one is exported.
+STAGES=lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7
 
 PACK=${GPU_PACK:-cache/gpu-pack}
 if [ "$DEVICE" != cpu ]; then
@@ -48,7 +52,7 @@ if [ "$DEVICE" != cpu ]; then
     --device "$DEVICE" --minutes "$GPU_MINUTES"
   # Earlier stages keep their records from the current card; the burst is the new last stage.
   $PY scripts/train/export.py --checkpoints "$BURST" --golden "$PACK/golden" --models "${GPU_MODELS:-models}" \
-    --lipsim-stages lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-gpu
+    --lipsim-stages "$STAGES,lipsim-gpu"
   exit 0
 fi
 
@@ -59,7 +63,12 @@ train --name lipsim-hinge --stage hinge --init "$CKPT/lipsim-distill.pt" --steps
 train --name lipsim-rel --stage hinge --relational-weight 1 --init "$CKPT/lipsim-hinge.pt" --steps "$RELATIONAL_STEPS" --lr 1e-3
 train --name lipsim-rel2 --stage hinge --relational-weight 1 --init "$CKPT/lipsim-rel.pt" --steps "$REL2_STEPS" --lr 1e-3
 # Stage 5: the thumbnail (layout) branch beside the pooled trunk, 9396 photos in 6 views, a fresh learning-rate cycle.
-train --name lipsim --stage hinge --relational-weight 1 --thumbnail --init "$CKPT/lipsim-rel2.pt" --steps "$FINAL_STEPS" --lr 1e-3
+train --name lipsim --stage hinge --relational-weight 1 --thumbnail --init "$CKPT/lipsim-rel2.pt" --steps "$THUMBNAIL_STEPS" --lr 1e-3
+# Stage 6: the same loss continued at half the learning rate.
+train --name lipsim-stage6 --stage hinge --relational-weight 1 --init "$CKPT/lipsim.pt" --steps "$STAGE6_STEPS" --lr 5e-4
+# Stage 7: the head pools the trunk's last map over a 3x3 split (where features are, not only which), widened
+# from stage 6 so that it starts from the same embedding.
+train --name lipsim-stage7 --stage hinge --relational-weight 1 --pool-grid 3 --init "$CKPT/lipsim-stage6.pt" --steps "$STAGE7_STEPS" --lr 7e-4
 train --name baseline --baseline --steps "$BASELINE_STEPS"
-$PY scripts/train/export.py --checkpoints "$CKPT" --golden "$CACHE/golden" --models models
+$PY scripts/train/export.py --checkpoints "$CKPT" --golden "$CACHE/golden" --models models --lipsim-stages "$STAGES"
 npx tsx scripts/train/evaluate-models.ts --data "$DATA" --teacher "$TEACHER" --models models

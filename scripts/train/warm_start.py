@@ -53,7 +53,7 @@ def fit_log_q(gram, t_target, steps=2000):
     return log_q.detach().float(), loss.item() ** 0.5
 
 
-ARCHITECTURE_KEYS = ('widths', 'depths', 'hidden', 'dense_depth', 'dim', 'thumbnail')
+ARCHITECTURE_KEYS = ('widths', 'depths', 'hidden', 'dense_depth', 'dim', 'thumbnail', 'pool_grid')
 
 
 def backbone_from_onnx(path, architecture):

@@ -40,6 +40,8 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-rel', '--init', join(ckpt, 'lipsim-hinge.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-rel2', '--init', join(ckpt, 'lipsim-rel.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim', '--thumbnail', '--init', join(ckpt, 'lipsim-rel2.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage6', '--init', join(ckpt, 'lipsim.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage7', '--pool-grid', '3', '--init', join(ckpt, 'lipsim-stage6.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'baseline', '--baseline']);
     run(tsx, ['scripts/train/golden-inputs.ts', '--data', DATA_DIR, '--out', join(cache, 'golden')]);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', ckpt, '--golden', join(cache, 'golden'), '--models', models]);
@@ -48,10 +50,13 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     expect(card.lipschitz.constant).to.equal(1);
     expect(card.lipschitz.checks.linear_max_sigma).to.be.at.most(1);
     expect(card.lipschitz.checks.thumbnail_branch_gain).to.be.within(0.999, 1 + 1e-6);
+    expect(card.lipschitz.checks.pool_sigma).to.be.within(1 - 1e-6, 1);
     expect(card.gradientGraph.maxRelativeErrorVsAutograd).to.be.below(1e-4);
     expect(card.architecture.thumbnail).to.equal(true);
-    expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim-rel2', 'lipsim']);
-    expect(card.training.stages[4].final.relational).to.be.a('number');
+    expect(card.architecture.pool_grid).to.equal(3);
+    expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(
+      ['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim-rel2', 'lipsim', 'lipsim-stage6', 'lipsim-stage7']);
+    expect(card.training.stages[6].final.relational).to.be.a('number');
     await expectParity(models, ['lipsim', 'baseline']);
   });
 
@@ -69,11 +74,11 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     run(PYTHON, ['scripts/train/gpu_burst.py', '--pack', pack, '--init', join(burst, 'start.pt'), '--out', burst, '--name', 'lipsim-gpu',
       '--device', 'cpu', '--steps', '2', '--batch', '6']);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', burst, '--golden', join(dir, 'cache', 'golden'), '--models', models,
-      '--lipsim-stages', 'lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-gpu']);
+      '--lipsim-stages', 'lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-gpu']);
     const card = JSON.parse(readFileSync(join(models, 'lipsim.json'), 'utf8'));
-    expect(card.training.stages).to.have.length(6);
-    expect(card.training.stages[4].carried_from_previous_card).to.equal(true);
-    const burstStage = card.training.stages[5];
+    expect(card.training.stages).to.have.length(8);
+    expect(card.training.stages[6].carried_from_previous_card).to.equal(true);
+    const burstStage = card.training.stages[7];
     expect(burstStage.steps).to.equal(2);
     expect(burstStage.initial.copy_recall_at_1).to.be.within(0, 1);
     expect(burstStage.final.copy_recall_at_1).to.be.within(0, 1);
