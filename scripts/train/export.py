@@ -146,8 +146,8 @@ ROBUST_PROOF = [
     'an embedding into a larger torus followed by a restriction, so W^T W is dominated by the torus Gram '
     'operator, every row of which that bound dominates (conv_min_margin >= 0, float64).',
     'pool over a g x g split of the 7x7 map into disjoint regions, each region summed and divided by the square '
-    'root of its area: operator norm exactly 1 (Cauchy-Schwarz on each region; g = 1 is the sum-pool / 7); '
-    'checked in float64 (pool_sigma <= 1).',
+    'root of its area: operator norm at most 1 (Cauchy-Schwarz on each region; entries rounded toward zero; '
+    'g = 1 is the sum-pool / 7); checked in float64 (pool_sigma <= 1).',
     'thumbnail branch (when present): the 16x16 thumbnail is a sum over disjoint 14x14 blocks divided by 14 = '
     'sqrt(196), operator norm exactly 1; the pair x -> [cos(a) P(x), sin(a) Q(x)] of two 1-Lipschitz maps P (the '
     'pooled trunk) and Q (the thumbnail) satisfies ||.||^2 <= (cos^2 + sin^2) ||dx||^2 = ||dx||^2 '

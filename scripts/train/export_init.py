@@ -13,9 +13,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from export import export_embedding  # noqa: E402
-from network import Backbone, Frozen  # noqa: E402
+from network import ARCHITECTURE_KEYS, Backbone, Frozen  # noqa: E402
 
-ARCHITECTURE_KEYS = ('widths', 'depths', 'hidden', 'dense_depth', 'dim', 'thumbnail')
 
 
 def main():

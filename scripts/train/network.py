@@ -77,6 +77,9 @@ def grid_pool_vjp(g, matrix, shape):
     return (g.reshape(-1, c, matrix.shape[0]) @ matrix).reshape(-1, c, h, w)
 
 
+# The constructor arguments of Backbone that a model card's 'architecture' records (the rest is derived).
+ARCHITECTURE_KEYS = ('widths', 'depths', 'hidden', 'dense_depth', 'dim', 'thumbnail', 'pool_grid')
+
 THUMB_BLOCK = 14  # 224 / 14 = a 16x16 thumbnail
 
 

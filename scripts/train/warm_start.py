@@ -20,7 +20,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(__file__))
 from layers import SAFETY, EPS, conv_gram_bound  # noqa: E402
-from network import Backbone, add_thumbnail_branch  # noqa: E402
+from network import ARCHITECTURE_KEYS, Backbone, add_thumbnail_branch  # noqa: E402
 
 
 def onnx_constants(path):
@@ -51,9 +51,6 @@ def fit_log_q(gram, t_target, steps=2000):
         loss.backward()
         opt.step()
     return log_q.detach().float(), loss.item() ** 0.5
-
-
-ARCHITECTURE_KEYS = ('widths', 'depths', 'hidden', 'dense_depth', 'dim', 'thumbnail', 'pool_grid')
 
 
 def backbone_from_onnx(path, architecture):
