@@ -98,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await attacks.close();
       await embedder.close();
-      reader.close();
+      await reader.close();
     },
   };
 }
