@@ -2,15 +2,14 @@
 import { EmbeddedIngestTarget, EmbeddedSearchBackend } from './embedded.js';
 import type { IngestTarget } from './ingestTarget.js';
 import type { IndexLocation } from './location.js';
+import { PostgresIngestTarget, PostgresSearchBackend } from './postgres.js';
 import type { SearchBackend } from './searchBackend.js';
 
 export async function openIngestTarget(location: IndexLocation): Promise<IngestTarget> {
-  if (location.kind === 'embedded') return EmbeddedIngestTarget.open(location.dir);
-  throw new Error('PostgreSQL is not supported yet');
+  return location.kind === 'embedded' ? EmbeddedIngestTarget.open(location.dir) : PostgresIngestTarget.open(location.url);
 }
 
 /** The read side, or undefined when there is no index there yet. */
 export async function openSearchBackend(location: IndexLocation): Promise<SearchBackend | undefined> {
-  if (location.kind === 'embedded') return EmbeddedSearchBackend.open(location.dir);
-  throw new Error('PostgreSQL is not supported yet');
+  return location.kind === 'embedded' ? EmbeddedSearchBackend.open(location.dir) : PostgresSearchBackend.open(location.url);
 }
