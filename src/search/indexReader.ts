@@ -1,4 +1,4 @@
-import { indexLocation, type IndexLocation } from '../backend/location.js';
+import { describeLocation, indexLocation, type IndexLocation } from '../backend/location.js';
 import { openSearchBackend } from '../backend/open.js';
 import type { NeighbourSearch, SearchBackend } from '../backend/searchBackend.js';
 import type { ImageReadRepository, VectorSource } from '../store/repository.js';
@@ -49,7 +49,7 @@ export class IndexReader {
   static async open(where: string | IndexLocation, options: IndexReaderOptions = {}): Promise<IndexReader> {
     const location = typeof where === 'string' ? indexLocation({ indexDir: where }) : where;
     const backend = await openSearchBackend(location);
-    if (!backend) throw new MissingIndexError(location.kind === 'embedded' ? location.dir : location.url);
+    if (!backend) throw new MissingIndexError(location);
     const reader = new IndexReader(backend, options.exactScanLimit ?? DEFAULT_EXACT_SCAN_LIMIT);
     try {
       await reader.current();
@@ -118,8 +118,12 @@ function matrixSource(matrix: VectorMatrix): VectorSource {
 }
 
 export class MissingIndexError extends Error {
-  constructor(readonly where: string) {
-    super(`no index in ${where}: build one with \`npm run ingest -- <folder of images>\` (or run \`npm run demo\`)`);
+  constructor(location: IndexLocation) {
+    super(
+      location.kind === 'embedded'
+        ? `no index in ${location.dir}: build one with \`npm run ingest -- <folder of images>\` (or run \`npm run demo\`)`
+        : `no index in ${describeLocation(location)} yet: build one with \`npm run ingest -- <folder of images> --database <url>\``,
+    );
     this.name = 'MissingIndexError';
   }
 }
