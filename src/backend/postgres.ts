@@ -4,6 +4,7 @@ import { DEFAULT_HNSW_OPTIONS } from '../index/hnswIndex.js';
 import type { Neighbour } from '../index/vectorIndex.js';
 import { PgRepository } from '../store/postgres/pgRepository.js';
 import { PG_SCHEMA_VERSION, SCHEMA_LOCK, SchemaVersionError, migratePg, pgSchemaVersion } from '../store/postgres/pgSchema.js';
+import { readTransaction, writeTransaction } from '../store/postgres/pgTransaction.js';
 import { toPgVector } from '../store/postgres/pgVector.js';
 import type { IndexMeta } from '../store/types.js';
 import type { IngestTarget, Thumbnail } from './ingestTarget.js';
@@ -63,33 +64,23 @@ export class PostgresIngestTarget implements IngestTarget {
   async openVectorIndex(_modelVersion: string, dim: number, options: HnswOptions): Promise<ReconcileReport> {
     const m = options.m ?? DEFAULT_HNSW_OPTIONS.m;
     const efConstruction = options.efConstruction ?? DEFAULT_HNSW_OPTIONS.efConstruction;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-      const column = await client.query(
-        `SELECT atttypmod FROM pg_attribute WHERE attrelid = 'vectors'::regclass AND attname = 'embedding'`,
-      );
+    await writeTransaction(this.pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      const column = await c.query(`SELECT atttypmod FROM pg_attribute WHERE attrelid = 'vectors'::regclass AND attname = 'embedding'`);
       if (column.rows[0].atttypmod !== dim) {
         // A new index, or a --reindex to a model of another dimension (its vectors were just dropped).
-        await client.query(`DROP INDEX IF EXISTS ${HNSW_INDEX}`);
-        await client.query(`ALTER TABLE vectors ALTER COLUMN embedding TYPE vector(${integer(dim)})`);
+        await c.query(`DROP INDEX IF EXISTS ${HNSW_INDEX}`);
+        await c.query(`ALTER TABLE vectors ALTER COLUMN embedding TYPE vector(${integer(dim)})`);
       }
       // Checked first: CREATE INDEX IF NOT EXISTS would still lock the table against running ingests.
-      const present = await client.query('SELECT 1 FROM pg_class WHERE relname = $1', [HNSW_INDEX]);
+      const present = await c.query('SELECT 1 FROM pg_class WHERE relname = $1', [HNSW_INDEX]);
       if (present.rows.length === 0) {
-        await client.query(
+        await c.query(
           `CREATE INDEX ${HNSW_INDEX} ON vectors USING hnsw (embedding vector_cosine_ops)
            WITH (m = ${integer(m)}, ef_construction = ${integer(efConstruction)})`,
         );
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
     return { added: 0, removed: 0, rebuilt: false };
   }
 
@@ -98,13 +89,16 @@ export class PostgresIngestTarget implements IngestTarget {
   }
 
   async putThumbnails(thumbnails: readonly Thumbnail[]): Promise<void> {
-    // After the batch commit, so the image row exists; one deleted meanwhile simply gets no thumbnail.
-    await this.pool.query(
-      `INSERT INTO thumbnails (sha256, webp)
-       SELECT t.sha256, t.webp FROM unnest($1::text[], $2::bytea[]) AS t(sha256, webp)
-       WHERE EXISTS (SELECT 1 FROM images i WHERE i.sha256 = t.sha256)
-       ON CONFLICT (sha256) DO NOTHING`,
-      [thumbnails.map((t) => t.sha256), thumbnails.map((t) => Buffer.from(t.webp))],
+    // After the batch commit, so the image row exists; one deleted meanwhile simply gets no thumbnail (the
+    // server makes one from the original). No change-counter bump: what a server searches is unchanged.
+    await writeTransaction(this.pool, (c) =>
+      c.query(
+        `INSERT INTO thumbnails (sha256, webp)
+         SELECT t.sha256, t.webp FROM unnest($1::text[], $2::bytea[]) AS t(sha256, webp)
+         WHERE EXISTS (SELECT 1 FROM images i WHERE i.sha256 = t.sha256)
+         ON CONFLICT (sha256) DO NOTHING`,
+        [thumbnails.map((t) => t.sha256), thumbnails.map((t) => Buffer.from(t.webp))],
+      ),
     );
   }
 
@@ -180,7 +174,7 @@ export class PostgresSearchBackend implements SearchBackend {
   }
 
   async thumbnail(sha256: string): Promise<Buffer | undefined> {
-    const { rows } = await this.pool.query('SELECT webp FROM thumbnails WHERE sha256 = $1', [sha256]);
+    const { rows } = await readTransaction(this.pool, (c) => c.query('SELECT webp FROM thumbnails WHERE sha256 = $1', [sha256]));
     return rows[0]?.webp;
   }
 
@@ -200,24 +194,16 @@ class PgVectorSearch implements NeighbourSearch {
     return this.vectorCount;
   }
 
-  async search(vector: Float32Array, k: number, ef: number): Promise<Neighbour[]> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN READ ONLY');
+  search(vector: Float32Array, k: number, ef: number): Promise<Neighbour[]> {
+    return readTransaction(this.pool, async (c) => {
       // SET LOCAL: the breadth lasts this transaction only, never leaking to the pooled connection's next user.
-      await client.query(`SET LOCAL hnsw.ef_search = ${integer(Math.min(MAX_EF_SEARCH, Math.max(ef, k)))}`);
-      const { rows } = await client.query(
+      await c.query(`SET LOCAL hnsw.ef_search = ${integer(Math.min(MAX_EF_SEARCH, Math.max(ef, k)))}`);
+      const { rows } = await c.query(
         'SELECT image_id, embedding <=> $1 AS distance FROM vectors ORDER BY embedding <=> $1 LIMIT $2',
         [toPgVector(vector), k],
       );
-      await client.query('COMMIT');
       return rows.map((r) => ({ id: Number(r.image_id), distance: Number(r.distance) }));
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

@@ -12,14 +12,12 @@ import type {
 } from '../repository.js';
 import type { ImageRecord, IndexMeta, IngestErrorRecord } from '../types.js';
 import { PIN_LOCK, pgSchemaVersion } from './pgSchema.js';
+import { readTransaction, writeTransaction } from './pgTransaction.js';
 import { fromPgVector, toPgVector } from './pgVector.js';
 
 const META_KEYS = { modelName: 'model_name', modelVersion: 'model_version', dim: 'dim', space: 'space', decoder: 'decoder' } as const;
 /** Rows per round trip when scanning vectors or looking up many paths. */
 const PAGE = 2000;
-/** Deadlock, serialization failure, foreign key gone (an image deleted by another ingest meanwhile): retry. */
-const RETRYABLE = new Set(['40P01', '40001', '23503']);
-const MAX_ATTEMPTS = 5;
 
 type Client = pg.PoolClient;
 
@@ -35,9 +33,8 @@ interface ImageRow {
 }
 
 /**
- * The PostgreSQL repository. Every operation runs in an explicit transaction: a multi-statement read sees one
- * state, and PGlite's wire server (npm run db), which interleaves clients statement by statement, keeps a
- * transaction's statements together. Writes end by bumping the change counter, which servers poll.
+ * The PostgreSQL repository. Every operation runs in an explicit transaction (see pgTransaction.ts); writes
+ * end by bumping the change counter, which servers poll.
  */
 export class PgRepository implements ImageRepository {
   constructor(private readonly pool: pg.Pool) {}
@@ -210,43 +207,21 @@ export class PgRepository implements ImageRepository {
     });
   }
 
-  /** Runs `fn` in a read-only transaction. */
-  private async read<T>(fn: (client: Client) => Promise<T>, isolation = 'READ COMMITTED'): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(`BEGIN ISOLATION LEVEL ${isolation} READ ONLY`);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+  private read<T>(fn: (client: Client) => Promise<T>, isolation?: string): Promise<T> {
+    return readTransaction(this.pool, fn, isolation);
   }
 
-  /**
-   * Runs `fn` in a write transaction ending with a bump of the change counter (unless `fn` returns false); a
-   * `retry` transaction that lost a race with another ingest (deadlock, an image deleted meanwhile) runs again.
-   */
-  private async write<T>(fn: (client: Client) => Promise<T>, retry = false): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        if (result !== false) await client.query('UPDATE change_counter SET n = n + 1');
-        await client.query('COMMIT');
+  /** A write transaction ending with a bump of the change counter (unless `fn` returns false: nothing changed). */
+  private write<T>(fn: (client: Client) => Promise<T>, retry = false): Promise<T> {
+    return writeTransaction(
+      this.pool,
+      async (c) => {
+        const result = await fn(c);
+        if (result !== false) await c.query('UPDATE change_counter SET n = n + 1');
         return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        const code = (err as { code?: string }).code;
-        if (!retry || attempt >= MAX_ATTEMPTS || !code || !RETRYABLE.has(code)) throw err;
-      } finally {
-        client.release();
-      }
-    }
+      },
+      retry,
+    );
   }
 }
 
