@@ -2,12 +2,13 @@
  * `npm run ingest -- <path...> [options]`: builds or updates an index from photo folders. See HELP.
  */
 import { parseArgs } from 'node:util';
-import { databaseFromCli } from '../backend/location.js';
+import { databaseFromCli, indexLocation } from '../backend/location.js';
 import { DatabaseError } from '../backend/postgres.js';
 import { defaultCorpusDir, defaultIndexDir } from '../config.js';
 import { DEFAULT_HNSW_OPTIONS } from '../index/hnswIndex.js';
 import { COCO_RETRIEVAL_URL, DownloadError, defaultCocoDownloadDir, downloadCoco } from '../ingest/cocoDownload.js';
 import { type IngestOptions, type IngestSummary, ModelMismatchError, defaultDecoders, ingest } from '../ingest/ingestService.js';
+import { CopyError, type CopySummary, copyIndex } from '../ingest/copyIndex.js';
 import { IndexLockedError } from '../ingest/lock.js';
 import { createProgressReporter } from '../ingest/progress.js';
 import { type Device, DeviceUnavailableError } from '../model/session.js';
@@ -47,6 +48,8 @@ Options:
   --download-coco        download the 500-image COCO retrieval set, unzip it, then ingest it
                          (from $LIPSEARCH_COCO_URL, default ${COCO_RETRIEVAL_URL})
   --to <dir>             where --download-coco puts the images (default ${defaultCocoDownloadDir()})
+  --from-index <dir>     copy the index in <dir> (images, paths, vectors, thumbnails, errors) into --database
+                         (or --index) as it is: nothing is decoded or embedded again
   -h, --help             this text
 
 Files that cannot be ingested (empty, truncated, not an image, too many pixels, unreadable) are reported
@@ -80,6 +83,8 @@ export interface IngestArgs {
   readonly efConstruction?: number;
   /** Set with --download-coco: the folder to download into (and then ingest). */
   readonly downloadTo?: string;
+  /** Set with --from-index: the index folder to copy. */
+  readonly fromIndex?: string;
 }
 
 export class UsageError extends Error {}
@@ -112,6 +117,7 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
         'ef-construction': { type: 'string' },
         'download-coco': { type: 'boolean' },
         to: { type: 'string' },
+        'from-index': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -124,6 +130,8 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
   if (values.to !== undefined && !values['download-coco']) throw new UsageError('--to only goes with --download-coco');
   const download = values['download-coco'] === true;
   if (download && positionals.length > 0) throw new UsageError('--download-coco takes no paths (use --to <dir>)');
+  const fromIndex = values['from-index'];
+  if (fromIndex !== undefined && (positionals.length > 0 || download)) throw new UsageError('--from-index takes no paths and no --download-coco');
   const database = databaseFromCli(values.database);
   if (database !== undefined && values.index !== undefined) throw new UsageError('--index and --database exclude each other: an index lives in one place');
   return {
@@ -142,6 +150,7 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
     m: positiveInt('m', values.m),
     efConstruction: positiveInt('ef-construction', values['ef-construction']),
     downloadTo: download ? (values.to ?? defaultCocoDownloadDir()) : undefined,
+    fromIndex,
   };
 }
 
@@ -180,7 +189,20 @@ export function formatSummary(s: IngestSummary): string {
   return lines.join('\n');
 }
 
+function formatCopy(s: CopySummary): string {
+  return (
+    `Copied ${s.from} into ${s.to} (model ${s.modelVersion.slice(0, 12)}): ${countOf(s.images, 'image')} under ` +
+    `${countOf(s.paths, 'path')}, ${countOf(s.errors, 'ingest error')}; ${s.seconds.toFixed(1)} s` +
+    (s.notEmbedded ? `\n  ${countOf(s.notEmbedded, 'image')} awaiting embedding in the source not copied (ingest their folders)` : '')
+  );
+}
+
 export async function runIngestCli(args: IngestArgs): Promise<number> {
+  if (args.fromIndex) {
+    const summary = await copyIndex(args.fromIndex, indexLocation(args), { m: args.m, efConstruction: args.efConstruction });
+    console.log(args.json ? JSON.stringify(summary, null, 2) : formatCopy(summary));
+    return EXIT.ok;
+  }
   let paths = args.paths;
   if (args.downloadTo) {
     console.error(`Downloading the COCO retrieval set into ${args.downloadTo} …`);
@@ -242,7 +264,7 @@ async function main(): Promise<void> {
     // Expected problems (and system errors such as an unwritable index folder) get their message only.
     const expected =
       err instanceof ModelMismatchError || err instanceof IndexLockedError || err instanceof DownloadError ||
-      err instanceof DeviceUnavailableError || err instanceof DatabaseError || err instanceof SchemaVersionError ||
+      err instanceof DeviceUnavailableError || err instanceof DatabaseError || err instanceof SchemaVersionError || err instanceof CopyError ||
       (err as NodeJS.ErrnoException).code !== undefined;
     console.error(`ingest: ${expected ? (err as Error).message : (err as Error).stack ?? String(err)}`);
     process.exitCode = EXIT.fatal;
