@@ -121,8 +121,9 @@ export class PgRepository implements ImageRepository {
     return this.read((c) => countOf(c, 'SELECT count(*) AS n FROM ingest_errors'));
   }
 
-  changeSignature(): Promise<string> {
-    return this.read(async (c) => String((await c.query('SELECT n FROM change_counter')).rows[0].n));
+  /** One statement without parameters (the simple protocol): needs no transaction, and a server runs it per query. */
+  async changeSignature(): Promise<string> {
+    return String((await this.pool.query('SELECT n FROM change_counter')).rows[0].n);
   }
 
   close(): Promise<void> {

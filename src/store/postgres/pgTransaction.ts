@@ -8,7 +8,8 @@ const MAX_ATTEMPTS = 5;
  * Every statement with parameters runs inside BEGIN … COMMIT. PGlite's wire server (npm run db) interleaves its
  * clients message by message, so an extended-protocol statement outside a transaction could have its unnamed
  * statement or portal replaced by another client's; inside one, it serves that client alone until COMMIT.
- * A real PostgreSQL pays one round trip more per operation, and a multi-statement read sees one state.
+ * A real PostgreSQL pays two round trips more per operation (BEGIN, COMMIT), and a multi-statement read sees one
+ * state.
  */
 
 /** Runs `fn` in a read-only transaction (REPEATABLE READ: all its statements see one committed state). */
