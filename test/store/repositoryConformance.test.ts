@@ -143,15 +143,22 @@ for (const backend of backends) {
     });
 
     it('forgets paths, deletes the orphaned images with their vectors, and never reuses an id', async () => {
-      const [a, b] = (await repo.commitBatch([content(0), content(1)])).map((o) => o!.imageId);
+      const [a, b, unreadable] = (await repo.commitBatch([content(0), content(1), content(2)])).map((o) => o!.imageId);
+      // A file that became unreadable: its path goes, its error is recorded.
+      expect(await repo.commitBatch([{ kind: 'failed', path: files[2], reason: 'now truncated', forgetPath: true }])).to.deep.equal([undefined]);
+      expect(await repo.findByPath(files[2])).to.equal(undefined);
+      expect((await repo.listErrors(5)).map((e) => e.reason)).to.deep.equal(['now truncated']);
       await repo.recordError(files[1], 'was broken once');
-      await repo.forgetPaths([files[1]]);
+      await repo.forgetPaths([files[1], files[2]]);
       expect(await repo.countErrors()).to.equal(0);
       expect(await repo.allPaths()).to.deep.equal([files[0]]);
-      expect(await repo.removeOrphans()).to.deep.equal([{ id: b, sha256: 'sha-1' }]);
+      expect((await repo.removeOrphans()).sort((x, y) => x.id - y.id)).to.deep.equal([
+        { id: b, sha256: 'sha-1' },
+        { id: unreadable, sha256: 'sha-2' },
+      ]);
       expect(await repo.getVector(b)).to.equal(undefined);
       const [c] = (await repo.commitBatch([content(1)])).map((o) => o!.imageId);
-      expect(c).to.be.above(Math.max(a, b));
+      expect(c).to.be.above(Math.max(a, b, unreadable));
     });
 
     it('clears vectors when re-pinned for a new decoder or a reindex; every commit changes the signature', async () => {

@@ -11,9 +11,10 @@ import type {
   StoredSnapshot,
 } from '../repository.js';
 import type { ImageRecord, IndexMeta, IngestErrorRecord } from '../types.js';
+import { commitEntries } from './pgBatch.js';
 import { PIN_LOCK, pgSchemaVersion } from './pgSchema.js';
 import { readTransaction, writeTransaction } from './pgTransaction.js';
-import { fromPgVector, toPgVector } from './pgVector.js';
+import { fromPgVector } from './pgVector.js';
 
 const META_KEYS = { modelName: 'model_name', modelVersion: 'model_version', dim: 'dim', space: 'space', decoder: 'decoder' } as const;
 /** Rows per round trip when scanning vectors or looking up many paths. */
@@ -176,9 +177,7 @@ export class PgRepository implements ImageRepository {
 
   commitBatch(entries: readonly BatchEntry[]): Promise<(ContentOutcome | undefined)[]> {
     return this.write(async (c) => {
-      const outcomes: (ContentOutcome | undefined)[] = [];
-      for (const entry of entries) outcomes.push(await commitOne(c, entry));
-      return outcomes;
+      return commitEntries(c, entries);
     }, true);
   }
 
@@ -224,50 +223,6 @@ export class PgRepository implements ImageRepository {
       retry,
     );
   }
-}
-
-async function commitOne(c: Client, entry: BatchEntry): Promise<ContentOutcome | undefined> {
-  if (entry.kind === 'failed') {
-    if (entry.forgetPath) await c.query('DELETE FROM paths WHERE path = $1', [entry.path]);
-    await putError(c, entry.path, entry.reason);
-    return undefined;
-  }
-  const state = await shaStateOf(c, entry.sha256);
-  let imageId: number;
-  let existed = state !== undefined;
-  let vectorStored = false;
-  if (!state?.embedded) {
-    if (!entry.vector || !entry.image) throw new Error(`internal error: ${entry.path} reached the store without a vector`);
-    if (state) imageId = state.imageId;
-    else {
-      const image = entry.image;
-      // Content-addressed: another ingest may have stored the same content since the look-up.
-      const inserted = await c.query(
-        `INSERT INTO images (sha256, width, height, bytes, format, mtime_ms, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (sha256) DO NOTHING RETURNING id`,
-        [image.sha256, image.width, image.height, image.bytes, image.format, image.mtimeMs, new Date().toISOString()],
-      );
-      if (inserted.rows[0]) imageId = Number(inserted.rows[0].id);
-      else {
-        imageId = (await shaStateOf(c, entry.sha256))!.imageId;
-        existed = true;
-      }
-    }
-    const stored = await c.query(
-      'INSERT INTO vectors (image_id, embedding) VALUES ($1, $2) ON CONFLICT (image_id) DO NOTHING RETURNING image_id',
-      [imageId, toPgVector(entry.vector)],
-    );
-    vectorStored = stored.rows.length > 0;
-  } else {
-    imageId = state.imageId; // a copy: the vector (if one was computed meanwhile) is not needed
-  }
-  await c.query(
-    `INSERT INTO paths (path, image_id, size, mtime_ms) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (path) DO UPDATE SET image_id = excluded.image_id, size = excluded.size, mtime_ms = excluded.mtime_ms`,
-    [entry.path, imageId, entry.size, entry.mtimeMs],
-  );
-  await c.query('DELETE FROM ingest_errors WHERE path = $1', [entry.path]);
-  return { imageId, existed, vectorStored };
 }
 
 async function putError(c: Client, path: string, reason: string): Promise<void> {
