@@ -1,6 +1,11 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import pg from 'pg';
+import { PROJECT_ROOT } from '../../src/config.js';
+import { cliExited } from '../helpers/ingestCli.js';
 import { type TestDatabase, startTestDatabase } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/testIndex.js';
 
 describe('npm run db (embedded PostgreSQL over the wire protocol)', () => {
   let database: TestDatabase;
@@ -45,5 +50,18 @@ describe('npm run db (embedded PostgreSQL over the wire protocol)', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('refuses a port in use, or a bad one, with one line', async function () {
+    if (process.env.LIPSEARCH_TEST_DATABASE_URL) this.skip(); // the port of an external server may be elsewhere
+    const port = new URL(database.url).port;
+    const run = (args: string[]) =>
+      cliExited(spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src', 'cli', 'db.ts'), ...args], { cwd: PROJECT_ROOT }));
+    const taken = await run(['--port', port, '--data', tempDir('lipsearch-pg-taken-')]);
+    expect(taken.code).to.equal(1);
+    expect(taken.stderr).to.equal(`db: port ${port} is in use\n`);
+    const bad = await run(['--port', 'fifty']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/^db: --port must be an integer/);
   });
 });
