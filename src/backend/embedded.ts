@@ -3,12 +3,13 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HnswIndex, type HnswOptions, type ReconcileReport } from '../index/hnswIndex.js';
 import { type WriterLock, acquireWriterLock } from '../ingest/lock.js';
+import { writeThumbnailFile } from '../ingest/thumbnails.js';
 import { hnswPath, indexLayout, isHnswFileName, thumbnailPath } from '../store/indexLayout.js';
 import type { RemovedImage, VectorSource } from '../store/repository.js';
 import { SqliteRepository } from '../store/sqliteRepository.js';
 import type { IndexMeta } from '../store/types.js';
 import { fileStamp } from '../util/fileStamp.js';
-import type { IngestTarget } from './ingestTarget.js';
+import type { IngestTarget, Thumbnail } from './ingestTarget.js';
 import type { NeighbourSearch, SearchBackend } from './searchBackend.js';
 
 /**
@@ -53,8 +54,9 @@ export class EmbeddedIngestTarget implements IngestTarget {
     return thumbnailPath(this.dir, sha256);
   }
 
-  async putThumbnails(): Promise<void> {
-    // The decode workers wrote them (thumbnailFile always names a file).
+  /** Thumbnails made elsewhere (a copied index); an ingest's decode workers write theirs to thumbnailFile. */
+  async putThumbnails(thumbnails: readonly Thumbnail[]): Promise<void> {
+    await Promise.all(thumbnails.map((t) => writeThumbnailFile(thumbnailPath(this.dir, t.sha256), t.webp)));
   }
 
   vectorsStored(stored: readonly { readonly id: number; readonly vector: Float32Array }[]): void {

@@ -16,13 +16,17 @@ export function encodeThumbnail(image: DecodedImage): Promise<Buffer> {
     .toBuffer();
 }
 
-/**
- * Writes the thumbnail of `image` to `file`, unless it exists: a temp file renamed into place, so a reader or a
- * crash never sees half a thumbnail.
- */
+/** Writes the thumbnail of `image` to `file`, unless it exists. */
 export async function writeThumbnail(file: string, image: DecodedImage): Promise<void> {
   if (existsSync(file)) return;
-  const webp = await encodeThumbnail(image);
+  await writeThumbnailFile(file, await encodeThumbnail(image));
+}
+
+/**
+ * Writes thumbnail bytes to `file`: a temp file renamed into place, so a reader or a crash never sees half a
+ * thumbnail.
+ */
+export async function writeThumbnailFile(file: string, webp: Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {

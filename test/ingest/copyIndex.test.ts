@@ -55,4 +55,25 @@ describe('npm run ingest -- --from-index <dir> --database <url> (copy an embedde
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/^ingest: no index in .* to copy\n$/);
   });
+
+  it('copies into another folder as well (--index): vectors, paths and thumbnail files', async () => {
+    const files = cocoFiles(3);
+    const source = await buildIndex(files, 'lipsearch-copy-src-');
+    const targetDir = join(tempDir('lipsearch-copy-dst-'), 'index');
+    const exit = await cliExited(spawnIngestCli(['--from-index', source.dir, '--index', targetDir, '--json']));
+    expect(exit.code, exit.stderr).to.equal(0);
+    const from = await IndexReader.open(source.dir);
+    const to = await IndexReader.open(targetDir);
+    try {
+      expect((await to.current()).vectorCount).to.equal(3);
+      for (const file of files) {
+        const [a, b] = [(await from.store.findByPath(file))!, (await to.store.findByPath(file))!];
+        expect(await to.store.getVector(b.id)).to.deep.equal(await from.store.getVector(a.id));
+        expect(await to.thumbnail(b.sha256)).to.deep.equal(await from.thumbnail(a.sha256));
+      }
+    } finally {
+      await from.close();
+      await to.close();
+    }
+  });
 });
