@@ -70,7 +70,7 @@ export async function migratePg(client: pg.ClientBase): Promise<void> {
     }
     for (let version = current; version < PG_SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]);
     if (current === 0) await client.query('INSERT INTO lipsearch_schema VALUES ($1)', [PG_SCHEMA_VERSION]);
-    else await client.query('UPDATE lipsearch_schema SET version = $1', [PG_SCHEMA_VERSION]);
+    else if (current < PG_SCHEMA_VERSION) await client.query('UPDATE lipsearch_schema SET version = $1', [PG_SCHEMA_VERSION]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK');
