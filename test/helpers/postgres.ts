@@ -22,8 +22,17 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     ['--import', 'tsx', join(PROJECT_ROOT, 'src', 'cli', 'db.ts'), '--port', '0', '--data', tempDir('lipsearch-pg-')],
     { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Never outlives the test process, even when a suite fails before its after hook.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   const url = await firstLine(child);
-  return { url, stop: () => stopChild(child) };
+  return {
+    url,
+    stop: async () => {
+      process.off('exit', orphanGuard);
+      await stopChild(child);
+    },
+  };
 }
 
 /** Drops everything lipsearch created, so each test starts from an empty database. */
