@@ -7,6 +7,7 @@ import { PG_SCHEMA_VERSION, SCHEMA_LOCK, SchemaVersionError, migratePg, pgSchema
 import { readTransaction, writeTransaction } from '../store/postgres/pgTransaction.js';
 import { toPgVector } from '../store/postgres/pgVector.js';
 import type { IndexMeta } from '../store/types.js';
+import { DatabaseError } from './databaseError.js';
 import type { IngestTarget, Thumbnail } from './ingestTarget.js';
 import { describeLocation } from './location.js';
 import type { NeighbourSearch, SearchBackend } from './searchBackend.js';
@@ -20,11 +21,6 @@ export const POOL_SIZE = 4;
 /** pgvector's upper limit for hnsw.ef_search. */
 const MAX_EF_SEARCH = 1000;
 const HNSW_INDEX = 'vectors_hnsw';
-
-/** A database that cannot be used: one line for the user, no stack trace. */
-export class DatabaseError extends Error {
-  override name = 'DatabaseError';
-}
 
 /** The PostgreSQL ingest side: no file lock (batches are content-addressed upserts), pgvector's HNSW index. */
 export class PostgresIngestTarget implements IngestTarget {

@@ -3,7 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { databaseFromCli, indexLocation } from '../backend/location.js';
-import { DatabaseError } from '../backend/postgres.js';
+import { DatabaseError } from '../backend/databaseError.js';
 import { defaultCorpusDir, defaultIndexDir } from '../config.js';
 import { DEFAULT_HNSW_OPTIONS } from '../index/hnswIndex.js';
 import { COCO_RETRIEVAL_URL, DownloadError, defaultCocoDownloadDir, downloadCoco } from '../ingest/cocoDownload.js';
