@@ -70,7 +70,7 @@ export async function measureQueryLatency(options: QueryLatencyOptions): Promise
   const reader = await IndexReader.open(options.indexDir);
   const embedder = await Embedder.open({ device: 'cpu', modelsDir: options.modelsDir });
   try {
-    const ids = reader.store.vectorIds();
+    const ids = await reader.store.vectorIds();
     const uploads = await Promise.all(options.uploads.map((f) => readFile(f)));
     const warm = new SearchService(reader, embedder);
     for (const id of ids.slice(0, 10)) await warm.byId(id, OPTIONS);
@@ -98,6 +98,6 @@ export async function measureQueryLatency(options: QueryLatencyOptions): Promise
     };
   } finally {
     await embedder.close();
-    reader.close();
+    await reader.close();
   }
 }

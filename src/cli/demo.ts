@@ -4,6 +4,7 @@
  * The ingest is incremental, so a second start only checks that nothing changed.
  */
 import { existsSync } from 'node:fs';
+import { describeLocation, indexLocation } from '../backend/location.js';
 import { defaultCorpusDir } from '../config.js';
 import { ModelMismatchError, ingest } from '../ingest/ingestService.js';
 import { createProgressReporter } from '../ingest/progress.js';
@@ -16,13 +17,14 @@ try {
   if (!existsSync(corpus)) {
     throw new Error(`the default corpus ${corpus} is missing: set LIPSEARCH_CORPUS, or run \`npm run ingest -- --download-coco\` and then \`npm start\``);
   }
-  console.log(`Indexing ${corpus} into ${args.indexDir} (only new or changed files are embedded)…`);
+  console.log(`Indexing ${corpus} into ${describeLocation(indexLocation(args))} (only new or changed files are embedded)…`);
   const progress = createProgressReporter(process.stderr);
   const run = (reindex: boolean) =>
-    ingest({ paths: [corpus], indexDir: args.indexDir, device: args.device, reindex, onProgress: (e) => progress.update(e) });
+    ingest({ paths: [corpus], indexDir: args.indexDir, database: args.database, device: args.device, reindex, onProgress: (e) => progress.update(e) });
   const summary = await run(false).catch((err: unknown) => {
-    // The demo index is derived data: after a model update it is simply re-embedded with the new model.
-    if (!(err instanceof ModelMismatchError)) throw err;
+    // The demo index is derived data: after a model update it is simply re-embedded with the new model. Not a
+    // database, which other ingests and servers may share.
+    if (!(err instanceof ModelMismatchError) || args.database) throw err;
     console.log('The index was built with another model: re-embedding it with the installed one…');
     return run(true);
   });

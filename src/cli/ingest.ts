@@ -2,13 +2,17 @@
  * `npm run ingest -- <path...> [options]`: builds or updates an index from photo folders. See HELP.
  */
 import { parseArgs } from 'node:util';
+import { databaseFromCli, indexLocation } from '../backend/location.js';
+import { DatabaseError } from '../backend/databaseError.js';
 import { defaultCorpusDir, defaultIndexDir } from '../config.js';
 import { DEFAULT_HNSW_OPTIONS } from '../index/hnswIndex.js';
 import { COCO_RETRIEVAL_URL, DownloadError, defaultCocoDownloadDir, downloadCoco } from '../ingest/cocoDownload.js';
 import { type IngestOptions, type IngestSummary, ModelMismatchError, defaultDecoders, ingest } from '../ingest/ingestService.js';
+import { CopyError, type CopySummary, copyIndex } from '../ingest/copyIndex.js';
 import { IndexLockedError } from '../ingest/lock.js';
 import { createProgressReporter } from '../ingest/progress.js';
 import { type Device, DeviceUnavailableError } from '../model/session.js';
+import { SchemaVersionError } from '../store/postgres/pgSchema.js';
 import { countOf } from '../util/words.js';
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, filesFailed: 3, interrupted: 130 } as const;
@@ -28,6 +32,8 @@ again and it finishes the job (the index is checked and repaired on open).
 
 Options:
   --index <dir>          index folder (default: $LIPSEARCH_INDEX, else ${defaultIndexDir()})
+  --database <url>       keep the index in PostgreSQL with pgvector instead (default: $LIPSEARCH_DATABASE_URL;
+                         \`npm run db\` serves an embedded one); several ingests may then run at once
   --batch <n>            images per model run (default 32)
   --device cpu|cuda|auto where the model runs (default auto: CUDA if available, else CPU)
   --decoders <n>         image decode workers running beside the model (default ${defaultDecoders()} here)
@@ -42,14 +48,16 @@ Options:
   --download-coco        download the 500-image COCO retrieval set, unzip it, then ingest it
                          (from $LIPSEARCH_COCO_URL, default ${COCO_RETRIEVAL_URL})
   --to <dir>             where --download-coco puts the images (default ${defaultCocoDownloadDir()})
+  --from-index <dir>     copy the index in <dir> (images, paths, vectors, thumbnails, errors) into --database
+                         (or --index) as it is: nothing is decoded or embedded again
   -h, --help             this text
 
 Files that cannot be ingested (empty, truncated, not an image, too many pixels, unreadable) are reported
-with the reason and never stop the run. Only one ingest may write an index at a time; the search server
-can keep serving it meanwhile.
+with the reason and never stop the run. Only one ingest may write an index folder at a time (a PostgreSQL
+index takes several); the search server can keep serving it meanwhile.
 
 Exit status: 0 done (even if some files failed, unless --strict); 1 fatal problem (index locked by another
-ingest, model mismatch, download failed, unusable index folder); 2 bad command line; 3 --strict and some
+ingest, model mismatch, download failed, unusable index folder or database); 2 bad command line; 3 --strict and some
 files failed; 130 interrupted by Ctrl-C (what was done is kept; run again to finish).
 
 Examples:
@@ -61,6 +69,8 @@ export interface IngestArgs {
   readonly help: boolean;
   readonly paths: string[];
   readonly indexDir: string;
+  /** PostgreSQL URL (--database or $LIPSEARCH_DATABASE_URL); undefined: the index folder. */
+  readonly database?: string;
   readonly batchSize: number;
   readonly device: Device;
   readonly decoders?: number;
@@ -73,6 +83,8 @@ export interface IngestArgs {
   readonly efConstruction?: number;
   /** Set with --download-coco: the folder to download into (and then ingest). */
   readonly downloadTo?: string;
+  /** Set with --from-index: the index folder to copy. */
+  readonly fromIndex?: string;
 }
 
 export class UsageError extends Error {}
@@ -92,6 +104,7 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
       strict: true,
       options: {
         index: { type: 'string' },
+        database: { type: 'string' },
         batch: { type: 'string' },
         device: { type: 'string' },
         decoders: { type: 'string' },
@@ -104,6 +117,7 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
         'ef-construction': { type: 'string' },
         'download-coco': { type: 'boolean' },
         to: { type: 'string' },
+        'from-index': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -116,10 +130,15 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
   if (values.to !== undefined && !values['download-coco']) throw new UsageError('--to only goes with --download-coco');
   const download = values['download-coco'] === true;
   if (download && positionals.length > 0) throw new UsageError('--download-coco takes no paths (use --to <dir>)');
+  const fromIndex = values['from-index'];
+  if (fromIndex !== undefined && (positionals.length > 0 || download)) throw new UsageError('--from-index takes no paths and no --download-coco');
+  const database = databaseFromCli(values.database);
+  if (database !== undefined && values.index !== undefined) throw new UsageError('--index and --database exclude each other: an index lives in one place');
   return {
     help: values.help === true,
     paths: download ? [] : positionals.length > 0 ? positionals : [defaultCorpusDir()],
     indexDir: values.index ?? defaultIndexDir(),
+    database,
     batchSize: positiveInt('batch', values.batch) ?? 32,
     device: device as Device,
     decoders: positiveInt('decoders', values.decoders),
@@ -131,6 +150,7 @@ export function parseIngestArgs(argv: string[]): IngestArgs {
     m: positiveInt('m', values.m),
     efConstruction: positiveInt('ef-construction', values['ef-construction']),
     downloadTo: download ? (values.to ?? defaultCocoDownloadDir()) : undefined,
+    fromIndex,
   };
 }
 
@@ -169,7 +189,20 @@ export function formatSummary(s: IngestSummary): string {
   return lines.join('\n');
 }
 
+function formatCopy(s: CopySummary): string {
+  return (
+    `Copied ${s.from} into ${s.to} (model ${s.modelVersion.slice(0, 12)}): ${countOf(s.images, 'image')} under ` +
+    `${countOf(s.paths, 'path')}, ${countOf(s.errors, 'ingest error')}; ${s.seconds.toFixed(1)} s` +
+    (s.notEmbedded ? `\n  ${countOf(s.notEmbedded, 'image')} awaiting embedding in the source not copied (ingest their folders)` : '')
+  );
+}
+
 export async function runIngestCli(args: IngestArgs): Promise<number> {
+  if (args.fromIndex) {
+    const summary = await copyIndex(args.fromIndex, indexLocation(args), { m: args.m, efConstruction: args.efConstruction });
+    console.log(args.json ? JSON.stringify(summary, null, 2) : formatCopy(summary));
+    return EXIT.ok;
+  }
   let paths = args.paths;
   if (args.downloadTo) {
     console.error(`Downloading the COCO retrieval set into ${args.downloadTo} …`);
@@ -188,6 +221,7 @@ export async function runIngestCli(args: IngestArgs): Promise<number> {
   const options: IngestOptions = {
     paths,
     indexDir: args.indexDir,
+    database: args.database,
     batchSize: args.batchSize,
     device: args.device,
     decoders: args.decoders,
@@ -230,7 +264,7 @@ async function main(): Promise<void> {
     // Expected problems (and system errors such as an unwritable index folder) get their message only.
     const expected =
       err instanceof ModelMismatchError || err instanceof IndexLockedError || err instanceof DownloadError ||
-      err instanceof DeviceUnavailableError ||
+      err instanceof DeviceUnavailableError || err instanceof DatabaseError || err instanceof SchemaVersionError || err instanceof CopyError ||
       (err as NodeJS.ErrnoException).code !== undefined;
     console.error(`ingest: ${expected ? (err as Error).message : (err as Error).stack ?? String(err)}`);
     process.exitCode = EXIT.fatal;

@@ -1,6 +1,7 @@
 /**
- * `npm start -- [--index <dir>] [--port <n>] [--host <addr>] [--device cpu|cuda|auto]`: serves the search UI
- * and JSON API for one index. Environment: LIPSEARCH_INDEX (index dir), PORT.
+ * `npm start -- [--index <dir> | --database <postgres url>] [--port <n>] [--host <addr>] [--device cpu|cuda|auto]`:
+ * serves the search UI and JSON API for one index. Environment: LIPSEARCH_INDEX (index dir),
+ * LIPSEARCH_DATABASE_URL (PostgreSQL), PORT.
  */
 import { parseServeArgs, serveUntilStopped } from './serving.js';
 

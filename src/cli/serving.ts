@@ -1,5 +1,6 @@
 /** What `npm start` and `npm run demo` share: their options and a server that stops cleanly. */
 import { parseArgs } from 'node:util';
+import { databaseFromCli } from '../backend/location.js';
 import { defaultIndexDir } from '../config.js';
 import type { Device } from '../model/session.js';
 import { type RunningServer, startServer } from '../server/server.js';
@@ -8,6 +9,8 @@ export const DEFAULT_PORT = 8080;
 
 export interface ServeArgs {
   readonly indexDir: string;
+  /** A PostgreSQL URL: serve the index kept there instead of indexDir. */
+  readonly database?: string;
   readonly port: number;
   readonly host: string;
   readonly device: Device;
@@ -18,6 +21,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     args: argv,
     options: {
       index: { type: 'string' },
+      database: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       device: { type: 'string' },
@@ -29,7 +33,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${portText}`);
   const device = values.device ?? 'cpu';
   if (!['cpu', 'cuda', 'auto'].includes(device)) throw new Error(`--device must be cpu, cuda or auto, got ${device}`);
-  return { indexDir: values.index ?? defaultIndexDir(), port, host: values.host ?? '127.0.0.1', device: device as Device };
+  const database = databaseFromCli(values.database);
+  if (database !== undefined && values.index !== undefined) throw new Error('--index and --database exclude each other: an index lives in one place');
+  return { indexDir: values.index ?? defaultIndexDir(), database, port, host: values.host ?? '127.0.0.1', device: device as Device };
 }
 
 /** Starts the server and stops it cleanly on Ctrl-C / SIGTERM. */

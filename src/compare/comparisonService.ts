@@ -94,7 +94,7 @@ interface SideContext {
   readonly clean: Float32Array;
   readonly cleanEmbedding: Float32Array;
   /** Vectors of corpus images of this model, by id. */
-  readonly vectors: (ids: readonly number[]) => Map<number, Float32Array>;
+  readonly vectors: (ids: readonly number[]) => Promise<Map<number, Float32Array>>;
   /** The attacked query's answer: the ranked images and its embedding. */
   readonly answer: (adversarialPng: Buffer, adversarial: Float32Array) => Promise<{ results: RankedImage[]; embedding: Float32Array; sha256: string | null }>;
 }
@@ -229,10 +229,10 @@ export class ComparisonService {
     const { query, goal, target } = params;
     const store = this.options.reader.store;
     await this.options.reader.current();
-    if (query.kind === 'image' && !store.getImage(query.id)) throw new SearchError('invalid', 'unknown_image', `no image with id ${query.id}`);
+    if (query.kind === 'image' && !(await store.getImage(query.id))) throw new SearchError('invalid', 'unknown_image', `no image with id ${query.id}`);
     if (query.kind === 'upload') this.options.search.cachedUpload(query.sha256); // 404 or 410 when not kept
     if (goal === 'targeted') {
-      if (target === null || !store.getVector(target)) {
+      if (target === null || !(await store.getVector(target))) {
         throw new SearchError('invalid', 'invalid_target', `a targeted attack needs the id of an indexed corpus image as its target`);
       }
       if (query.kind === 'image' && target === query.id) {
@@ -270,7 +270,7 @@ export class ComparisonService {
       });
       const { matrix } = await unlessCancelled(baselineVectors, job.stop.signal);
       const baselineClean = await corpus.embed(clean);
-      baseline.before = { results: this.rankBaseline(matrix, baselineClean, params.k), compared: matrix.size, radii: null };
+      baseline.before = { results: await this.rankBaseline(matrix, baselineClean, params.k), compared: matrix.size, radii: null };
       this.throwIfCancelled(job);
 
       job.state = 'running';
@@ -285,10 +285,10 @@ export class ComparisonService {
         baseline: {
           clean,
           cleanEmbedding: baselineClean,
-          vectors: (ids) => matrixVectors(matrix, ids),
+          vectors: async (ids) => matrixVectors(matrix, ids),
           answer: async (_png, adversarial) => {
             const embedding = await corpus.embed(adversarial);
-            return { results: this.rankBaseline(matrix, embedding, params.k), embedding, sha256: null };
+            return { results: await this.rankBaseline(matrix, embedding, params.k), embedding, sha256: null };
           },
         },
       };
@@ -304,9 +304,11 @@ export class ComparisonService {
   }
 
   /** Runs one model's attack and judges it; never rejects (a failure is the side's state). */
-  private attackSide(job: Job, model: ModelName, context: SideContext): Promise<void> {
+  private async attackSide(job: Job, model: ModelName, context: SideContext): Promise<void> {
     const side = job.sides[model];
     const { params } = job;
+    // The goal reads stored vectors (asynchronously); a failure here fails the side like one in start().
+    const goal = await this.goal(job, model, context).catch((err: unknown) => err instanceof Error ? err : new Error(String(err)));
     return new Promise((resolve) => {
       const fail = (message: string) => {
         side.state = 'failed';
@@ -315,13 +317,14 @@ export class ComparisonService {
       };
       let attackId: string;
       try {
+        if (goal instanceof Error) throw goal;
         attackId = this.options.attacks.start({
           model,
           pixels: context.clean,
           norm: params.norm,
           epsilon: params.epsilon,
           steps: params.steps,
-          goal: this.goal(job, model, context),
+          goal,
           eightBit: true,
         });
       } catch (err) {
@@ -355,11 +358,11 @@ export class ComparisonService {
    * Targeted: pull towards the target's embedding under this model, stopping once it overtakes every image
    * of this model's clean answer (the answer after the attack is then searched in full).
    */
-  private goal(job: Job, model: ModelName, context: SideContext): AttackGoal {
+  private async goal(job: Job, model: ModelName, context: SideContext): Promise<AttackGoal> {
     const { goal, target } = job.params;
     if (goal === 'untargeted' || target === null) return { kind: 'untargeted' };
     const rivalIds = (job.sides[model].before?.results ?? []).map((r) => r.id).filter((id) => id !== target);
-    const vectors = context.vectors([target, ...rivalIds]);
+    const vectors = await context.vectors([target, ...rivalIds]);
     const targetVector = vectors.get(target);
     if (!targetVector) throw new SearchError('gone', 'original_unavailable', `the original file of target image ${target} is unavailable`);
     // Copies: a view into a larger buffer would be posted to the worker whole.
@@ -381,7 +384,7 @@ export class ComparisonService {
     const top1Changed = answer.results[0]?.id !== before.results[0]?.id;
     const afterIds = new Set(ids(answer.results));
     const topkSetChanged = afterIds.size !== before.results.length || before.results.some((r) => !afterIds.has(r.id));
-    const vectors = context.vectors(ids(before.results));
+    const vectors = await context.vectors(ids(before.results));
     const neighbours = before.results.flatMap((r) => (vectors.has(r.id) ? [{ id: r.id, vector: vectors.get(r.id)! }] : []));
     return {
       norms: result.norms,
@@ -405,7 +408,7 @@ export class ComparisonService {
   /** The query as a float model input (decoded and resized like any upload or ingest). */
   private async queryInput(query: QuerySource): Promise<Float32Array> {
     if (query.kind === 'upload') return (await loadModelInput(this.options.search.cachedUpload(query.sha256).bytes)).pixels;
-    const record = this.options.reader.store.getImage(query.id);
+    const record = await this.options.reader.store.getImage(query.id);
     if (!record) throw new SearchError('not_found', 'not_found', `no image with id ${query.id}`);
     return this.options.loadCorpusInput(record);
   }
@@ -419,9 +422,9 @@ export class ComparisonService {
     return { result, sha256, results: rankedHits(result), embedding: this.options.search.cachedUpload(sha256).embedding };
   }
 
-  private rankBaseline(matrix: VectorMatrix, query: Float32Array, k: number): RankedImage[] {
+  private async rankBaseline(matrix: VectorMatrix, query: Float32Array, k: number): Promise<RankedImage[]> {
     const { nearest } = rankExactly(matrix, query, k);
-    const records = new Map(this.options.reader.store.getImages(nearest.map((n) => n.id)).map((r) => [r.id, r]));
+    const records = new Map((await this.options.reader.store.getImages(nearest.map((n) => n.id))).map((r) => [r.id, r]));
     return nearest.flatMap((n, i) => {
       const image = records.get(n.id);
       return image ? [{ rank: i + 1, id: n.id, distance: n.distance, image }] : [];
@@ -430,7 +433,7 @@ export class ComparisonService {
 
   private async searchableRecords(): Promise<ImageRecord[]> {
     const snapshot = await this.options.reader.current();
-    const ids = snapshot.matrix ? [...snapshot.matrix.ids] : this.options.reader.store.vectorIds();
+    const ids = snapshot.matrix ? [...snapshot.matrix.ids] : await this.options.reader.store.vectorIds();
     return this.options.reader.store.getImages(ids);
   }
 

@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
+import type { VectorSource } from '../store/repository.js';
 import type { Neighbour, VectorIndex } from './vectorIndex.js';
+
+export type { VectorSource } from '../store/repository.js';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -17,14 +20,6 @@ export interface HnswOptions {
 }
 
 export const DEFAULT_HNSW_OPTIONS: Required<HnswOptions> = { m: 16, efConstruction: 200, efSearch: 100 };
-
-/** Where the vectors an index is checked against come from (the SQLite store, the source of truth). */
-export interface VectorSource {
-  /** Ids that have a vector, ascending. */
-  vectorIds(): number[];
-  getVectors(ids: readonly number[]): Map<number, Float32Array>;
-  forEachVector(callback: (id: number, vector: Float32Array) => void): void;
-}
 
 /** What `reconcile` had to change to make the index hold exactly the source's vectors. */
 export interface ReconcileReport {
@@ -81,10 +76,10 @@ export class HnswIndex implements VectorIndex {
   }
 
   /** A fresh index holding every vector of `source`. */
-  static rebuildFrom(source: VectorSource, path: string, dim: number, options: HnswOptions = {}): HnswIndex {
+  static async rebuildFrom(source: VectorSource, path: string, dim: number, options: HnswOptions = {}): Promise<HnswIndex> {
     const index = HnswIndex.create(path, dim, options);
-    index.reserve(source.vectorIds().length);
-    source.forEachVector((id, vector) => index.add(id, vector));
+    index.reserve((await source.vectorIds()).length);
+    await source.forEachVector((id, vector) => index.add(id, vector));
     return index;
   }
 
@@ -99,8 +94,8 @@ export class HnswIndex implements VectorIndex {
     dim: number,
     options: HnswOptions = {},
   ): Promise<{ index: HnswIndex; report: ReconcileReport }> {
-    const rebuild = () => {
-      const index = HnswIndex.rebuildFrom(source, path, dim, options);
+    const rebuild = async () => {
+      const index = await HnswIndex.rebuildFrom(source, path, dim, options);
       // A new index (nothing stored yet) is not a repair.
       return { index, report: { added: index.size(), removed: 0, rebuilt: index.size() > 0 } };
     };
@@ -111,14 +106,14 @@ export class HnswIndex implements VectorIndex {
     } catch {
       return rebuild();
     }
-    const report = index.reconcile(source);
+    const report = await index.reconcile(source);
     if (index.tombstoneShare() > MAX_TOMBSTONE_SHARE) return rebuild();
     return { index, report };
   }
 
   /** Adds the source's vectors this index lacks and removes the labels the source does not have. */
-  reconcile(source: VectorSource): ReconcileReport {
-    const wanted = source.vectorIds();
+  async reconcile(source: VectorSource): Promise<ReconcileReport> {
+    const wanted = await source.vectorIds();
     const wantedSet = new Set(wanted);
     let removed = 0;
     for (const id of [...this.live]) {
@@ -130,7 +125,7 @@ export class HnswIndex implements VectorIndex {
     const missing = wanted.filter((id) => !this.live.has(id));
     this.reserve(missing.length);
     for (let i = 0; i < missing.length; i += RECONCILE_CHUNK) {
-      for (const [id, vector] of source.getVectors(missing.slice(i, i + RECONCILE_CHUNK))) this.add(id, vector);
+      for (const [id, vector] of await source.getVectors(missing.slice(i, i + RECONCILE_CHUNK))) this.add(id, vector);
     }
     return { added: missing.length, removed, rebuilt: false };
   }

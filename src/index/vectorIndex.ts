@@ -1,7 +1,8 @@
 /**
- * The approximate-nearest-neighbour index over unit vectors. One interface, swappable implementations
- * (hnswlib today; a PostgreSQL/pgvector backend later). Ids are the SQLite image ids (the store is the source
- * of truth: an index can always be rebuilt from the stored vectors).
+ * The approximate-nearest-neighbour index over unit vectors that the embedded backend keeps beside its store
+ * (hnswlib). Ids are the store's image ids (the store is the source of truth: an index can always be rebuilt
+ * from the stored vectors). The search side asks any backend's ANN index, this one or pgvector's, through
+ * NeighbourSearch (src/backend/searchBackend.ts).
  */
 export interface Neighbour {
   readonly id: number;

@@ -11,12 +11,21 @@ export interface DecodeJob {
   /** The file's bytes (transferred to the worker, not copied). */
   readonly bytes: Uint8Array;
   readonly maxPixels: number;
-  /** Where the worker writes the thumbnail (skipped if it exists). */
-  readonly thumbnail: string;
+  /** Where the worker writes the thumbnail (skipped if it exists); undefined: the result carries its bytes. */
+  readonly thumbnail: string | undefined;
 }
 
 export type DecodeResult =
-  | { readonly id: number; readonly ok: true; readonly pixels: Float32Array; readonly width: number; readonly height: number; readonly format: string }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly pixels: Float32Array;
+      readonly width: number;
+      readonly height: number;
+      readonly format: string;
+      /** The WebP thumbnail, when the job gave no file to write it to. */
+      readonly thumbnail?: Uint8Array;
+    }
   | { readonly id: number; readonly ok: false; readonly reason: string };
 
 export type Decoded = Omit<Extract<DecodeResult, { ok: true }>, 'id' | 'ok'>;
@@ -77,7 +86,7 @@ export class DecodePool {
   }
 
   /** Decodes `bytes` (which become unusable here: they are moved to the worker). */
-  async decode(bytes: Uint8Array, maxPixels: number, thumbnail: string): Promise<Decoded> {
+  async decode(bytes: Uint8Array, maxPixels: number, thumbnail: string | undefined): Promise<Decoded> {
     const { pixels } = await probeImage(bytes, maxPixels);
     if (pixels <= LARGE_IMAGE_PIXELS) return this.post(bytes, maxPixels, thumbnail);
     const previous = this.largeTurn;
@@ -91,7 +100,7 @@ export class DecodePool {
     }
   }
 
-  private post(bytes: Uint8Array, maxPixels: number, thumbnail: string): Promise<Decoded> {
+  private post(bytes: Uint8Array, maxPixels: number, thumbnail: string | undefined): Promise<Decoded> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const index = this.workers.reduce((best, w, i) => (w.busy < this.workers[best].busy ? i : best), 0);
@@ -103,7 +112,7 @@ export class DecodePool {
       slot.worker.postMessage(job, [bytes.buffer as ArrayBuffer]);
     }).then((result) => {
       if (!result.ok) throw new BadImageError(result.reason);
-      return { pixels: result.pixels, width: result.width, height: result.height, format: result.format };
+      return { pixels: result.pixels, width: result.width, height: result.height, format: result.format, thumbnail: result.thumbnail };
     });
   }
 

@@ -1,19 +1,21 @@
 import { availableParallelism } from 'node:os';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import type { IngestTarget, Thumbnail } from '../backend/ingestTarget.js';
+import { indexLocation } from '../backend/location.js';
+import { openIngestTarget } from '../backend/open.js';
 import { defaultIndexDir } from '../config.js';
-import { HnswIndex, type HnswOptions, type ReconcileReport } from '../index/hnswIndex.js';
+import type { HnswOptions, ReconcileReport } from '../index/hnswIndex.js';
 import { defaultModelsDir, loadModelCard, type ModelCard } from '../model/card.js';
 import { Embedder } from '../model/embedder.js';
 import { DECODER, REDUCE_FROM } from '../model/preprocess.js';
 import type { Device } from '../model/session.js';
-import { ImageStore, type PathState, type RemovedImage } from '../store/imageStore.js';
-import { hnswPath, indexLayout, isHnswFileName, thumbnailPath } from '../store/indexLayout.js';
+import type { BatchEntry, ImageRepository, PathState, PinChange, RemovedImage } from '../store/repository.js';
+import type { IndexMeta } from '../store/types.js';
 import { BoundedQueue } from './boundedQueue.js';
 import { BadImageError } from './badImage.js';
 import { DecodePool, type Decoded } from './decodePool.js';
 import { contentSha256, sameStamp } from './fileIdentity.js';
-import { acquireWriterLock } from './lock.js';
 import { DEFAULT_INGEST_MAX_PIXELS } from './probe.js';
 import type { ProgressEvent } from './progress.js';
 import { type FoundFile, walkImages } from './walk.js';
@@ -22,6 +24,8 @@ export interface IngestOptions {
   /** Files and folders to ingest (recursively). */
   readonly paths: readonly string[];
   readonly indexDir?: string;
+  /** A PostgreSQL URL: the index lives there instead of in indexDir (several ingests may write it at once). */
+  readonly database?: string;
   /** Images per model run. */
   readonly batchSize?: number;
   readonly device?: Device;
@@ -50,6 +54,7 @@ export interface FileFailure {
 }
 
 export interface IngestSummary {
+  /** The index folder, or the database URL without password. */
   readonly indexDir: string;
   readonly modelVersion: string;
   /** Where inference ran, or null when nothing needed the model. */
@@ -141,30 +146,19 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
     throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   }
-  const dir = resolve(options.indexDir ?? defaultIndexDir());
+  const location = indexLocation({ indexDir: resolve(options.indexDir ?? defaultIndexDir()), database: options.database });
   const card = loadModelCard('lipsim', options.modelsDir ?? defaultModelsDir());
-  const lock = acquireWriterLock(indexLayout(dir).writerLock);
+  const target = await openIngestTarget(location);
   try {
-    await removeTempFiles(dir);
-    const store = ImageStore.open(dir);
-    try {
-      pinModel(store, dir, card, options.reindex ?? false);
-      const { index, report } = await HnswIndex.openReconciled(
-        store,
-        hnswPath(dir, card.version),
-        card.embeddingDim,
-        options.hnsw,
-      );
-      return await new IngestRun(options, dir, batchSize, store, index, report).run(started);
-    } finally {
-      store.close();
-    }
+    await pinModel(target.repository, target.description, card, options.reindex ?? false);
+    const repaired = await target.openVectorIndex(card.version, card.embeddingDim, options.hnsw ?? {});
+    return await new IngestRun(options, batchSize, target, repaired).run(started);
   } finally {
-    lock.release();
+    await target.close();
   }
 }
 
-/** One ingest over an open, locked, model-checked index. */
+/** One ingest over an open, model-checked index (locked, for the embedded backend). */
 class IngestRun {
   private readonly counts: Record<Counter, number> = { added: 0, updated: 0, unchanged: 0, duplicates: 0, reembedded: 0, failed: 0 };
   private readonly errors: FileFailure[] = [];
@@ -174,28 +168,30 @@ class IngestRun {
   private embedBatches = 0;
   private lastSave = Date.now();
 
+  private readonly store: ImageRepository;
+
   constructor(
     private readonly options: IngestOptions,
-    private readonly dir: string,
     private readonly batchSize: number,
-    private readonly store: ImageStore,
-    private readonly index: HnswIndex,
+    private readonly target: IngestTarget,
     private readonly repaired: ReconcileReport,
   ) {
     this.progress = options.onProgress ?? (() => {});
+    this.store = target.repository;
   }
 
   async run(started: number): Promise<IngestSummary> {
     try {
       // Persist a repair at once, and drop images an interrupted run left without paths.
-      await this.forget(this.store.removeOrphans());
-      if (this.repaired.added || this.repaired.removed) await this.index.save();
+      await this.forget(await this.store.removeOrphans());
+      if (this.repaired.added || this.repaired.removed) await this.target.checkpoint();
 
-      const walk = await walkImages(this.options.paths, [this.dir]);
-      for (const f of walk.failures) this.fail(f.path, f.reason);
+      const walk = await walkImages(this.options.paths, this.target.ownFolders);
+      for (const f of walk.failures) await this.fail(f.path, f.reason);
       const work: WorkItem[] = [];
+      const knownPaths = await this.store.pathStates(walk.files.map((f) => f.path));
       for (const file of walk.files) {
-        const known = this.store.pathState(file.path);
+        const known = knownPaths.get(file.path);
         // The incremental fast path: same path, size and mtime, already embedded: not even read.
         if (known?.embedded && sameStamp(known, file)) this.counts.unchanged++;
         else work.push({ file, known });
@@ -208,15 +204,13 @@ class IngestRun {
 
       const seen = new Set([...walk.files, ...walk.failures].map((f) => f.path));
       const { pruned, missing } = await this.prune(seen, this.options.paths.map((p) => resolve(p)));
-      await this.forget(this.store.removeOrphans());
+      await this.forget(await this.store.removeOrphans());
+      await this.target.finish();
 
-      await this.index.save();
-      await removeOtherModelFiles(this.dir, this.index.path);
-
-      const images = this.store.count();
+      const images = await this.store.count();
       return {
-        indexDir: this.dir,
-        modelVersion: this.store.getMeta()!.modelVersion,
+        indexDir: this.target.description,
+        modelVersion: (await this.store.getMeta())!.modelVersion,
         device: this.embedder ? (await this.embedder).device : null,
         found: walk.files.length,
         skipped: walk.skipped,
@@ -228,7 +222,7 @@ class IngestRun {
         embedBatches: this.embedBatches,
         repaired: this.repaired,
         images,
-        awaitingEmbedding: images - this.store.vectorCount(),
+        awaitingEmbedding: images - (await this.store.vectorCount()),
         interrupted,
         seconds: (Date.now() - started) / 1000,
         imagesPerSecond: embedSeconds > 0 ? processed / embedSeconds : 0,
@@ -321,12 +315,12 @@ class IngestRun {
     let outcome = 'the first copy of this content was not processed';
     try {
       let prepared: Prepared;
-      if (this.store.shaState(sha256)?.embedded) {
+      if ((await this.store.shaState(sha256))?.embedded) {
         prepared = { kind: 'content', item, sha256, bytes: size };
       } else {
         void this.model(); // start loading the model while the first images decode
         try {
-          const decoded = await pool.decode(bytes, this.options.maxPixels ?? DEFAULT_INGEST_MAX_PIXELS, thumbnailPath(this.dir, sha256));
+          const decoded = await pool.decode(bytes, this.options.maxPixels ?? DEFAULT_INGEST_MAX_PIXELS, this.target.thumbnailFile(sha256));
           prepared = { kind: 'content', item, sha256, bytes: size, decoded };
         } catch (err) {
           if (!(err instanceof BadImageError)) throw err;
@@ -340,7 +334,10 @@ class IngestRun {
     }
   }
 
-  /** Embeds the batch's new content, then records the whole batch in one transaction, then updates HNSW. */
+  /**
+   * Embeds the batch's new content, then records the whole batch in one transaction, then updates the ANN index
+   * and stores the thumbnails the workers handed back (a missing one is made on demand by the server).
+   */
   private async commitBatch(batch: readonly Prepared[]): Promise<void> {
     const toEmbed = batch.filter((p): p is Prepared & { kind: 'content'; decoded: Decoded } => p.kind === 'content' && !!p.decoded);
     const vectors = new Map<Prepared, Float32Array>();
@@ -350,42 +347,20 @@ class IngestRun {
       this.embedded += toEmbed.length;
       this.embedBatches++;
     }
-    const fresh = this.store.transaction(() =>
-      batch.flatMap((p) => {
-        const added = this.commitOne(p, vectors.get(p));
-        return added ? [added] : [];
-      }),
-    );
-    for (const { id, vector } of fresh) this.index.add(id, vector);
-  }
-
-  /** Records one file; returns the vector to add to HNSW if its content got one. */
-  private commitOne(p: Prepared, vector: Float32Array | undefined): { id: number; vector: Float32Array } | undefined {
-    const { path, size, mtimeMs } = p.item.file;
-    const known = p.item.known;
-    if (p.kind === 'failed') {
-      this.fail(path, p.reason);
-      // The path no longer shows the image it was indexed with.
-      if (known) this.store.removePath(path);
-      return undefined;
-    }
-    const state = this.store.shaState(p.sha256);
-    let id: number;
-    let fresh: { id: number; vector: Float32Array } | undefined;
-    if (!state?.embedded) {
-      if (!vector || !p.decoded) throw new Error(`internal error: ${path} reached the store without a vector`);
-      id = state?.imageId ?? this.store.insertImage({ sha256: p.sha256, ...dimensions(p.decoded), bytes: p.bytes, mtimeMs });
-      this.store.setVector(id, vector);
-      fresh = { id, vector };
-    } else {
-      id = state.imageId; // a copy: the vector (if one was computed meanwhile) is not needed
-    }
-    this.store.putPath(path, id, size, mtimeMs);
-    this.store.clearError(path);
-    if (!known) this.counts[state ? 'duplicates' : 'added']++;
-    else if (known.imageId !== id) this.counts.updated++;
-    else this.counts[known.embedded ? 'unchanged' : 'reembedded']++;
-    return fresh;
+    const outcomes = await this.store.commitBatch(batch.map((p) => batchEntry(p, vectors.get(p))));
+    const stored: { id: number; vector: Float32Array }[] = [];
+    batch.forEach((p, i) => {
+      if (p.kind === 'failed') return this.countFailure(p.item.file.path, p.reason);
+      const outcome = outcomes[i]!; // defined for every content entry
+      const known = p.item.known;
+      if (!known) this.counts[outcome.existed ? 'duplicates' : 'added']++;
+      else if (known.imageId !== outcome.imageId) this.counts.updated++;
+      else this.counts[known.embedded ? 'unchanged' : 'reembedded']++;
+      if (outcome.vectorStored) stored.push({ id: outcome.imageId, vector: vectors.get(p)! });
+    });
+    this.target.vectorsStored(stored);
+    const thumbnails = toEmbed.flatMap((p): Thumbnail[] => (p.decoded.thumbnail ? [{ sha256: p.sha256, webp: p.decoded.thumbnail }] : []));
+    if (thumbnails.length > 0) await this.target.putThumbnails(thumbnails);
   }
 
   /**
@@ -393,43 +368,42 @@ class IngestRun {
    * with their last path); without it, the ones under the given folders are counted as missing.
    */
   private async prune(seen: ReadonlySet<string>, roots: readonly string[]): Promise<{ pruned: number; missing: number }> {
-    const unseen = this.store.allPaths().filter((p) => !seen.has(p));
+    const unseen = (await this.store.allPaths()).filter((p) => !seen.has(p));
     if (!this.options.prune) {
       const underRoots = (p: string) => roots.some((r) => p === r || p.startsWith(r.endsWith(sep) ? r : r + sep));
       return { pruned: 0, missing: unseen.filter(underRoots).length };
     }
     // Errors of files that are gone go too (an indexed path never has an error row).
-    const erroredUnseen = this.store.listErrors(-1).map((e) => e.path).filter((p) => !seen.has(p));
+    const erroredUnseen = (await this.store.listErrors(-1)).map((e) => e.path).filter((p) => !seen.has(p));
     const candidates = [...unseen, ...erroredUnseen];
     const gone: string[] = [];
     for (let i = 0; i < candidates.length; i++) {
       if (await isGone(candidates[i])) gone.push(candidates[i]);
       this.progress({ phase: 'pruning', done: i + 1, total: candidates.length });
     }
-    this.store.transaction(() => {
-      for (const path of gone) {
-        this.store.removePath(path);
-        this.store.clearError(path);
-      }
-    });
+    await this.store.forgetPaths(gone);
     const indexed = new Set(unseen);
     return { pruned: gone.filter((p) => indexed.has(p)).length, missing: 0 };
   }
 
-  /** Images deleted from the store: out of HNSW, and their thumbnails removed (before the same content can return). */
-  private async forget(removed: readonly RemovedImage[]): Promise<void> {
-    for (const image of removed) this.index.remove(image.id);
-    await Promise.all(removed.map((image) => rm(thumbnailPath(this.dir, image.sha256), { force: true })));
+  /** Images deleted from the store: out of the ANN index, and their thumbnails removed. */
+  private forget(removed: readonly RemovedImage[]): Promise<void> {
+    return this.target.imagesRemoved(removed);
   }
 
-  private fail(path: string, reason: string): void {
+  /** A failure recorded in the store already (by a batch commit). */
+  private countFailure(path: string, reason: string): void {
     this.counts.failed++;
     this.errors.push({ path, reason });
-    this.store.recordError(path, reason);
+  }
+
+  private async fail(path: string, reason: string): Promise<void> {
+    this.countFailure(path, reason);
+    await this.store.recordError(path, reason);
   }
 
   private async save(): Promise<void> {
-    await this.index.save();
+    await this.target.checkpoint();
     this.lastSave = Date.now();
   }
 
@@ -463,46 +437,29 @@ async function isGone(path: string): Promise<boolean> {
   }
 }
 
+/** The record of a content entry for the batch commit. */
+function batchEntry(p: Prepared, vector: Float32Array | undefined): BatchEntry {
+  const { path, size, mtimeMs } = p.item.file;
+  if (p.kind === 'failed') return { kind: 'failed', path, reason: p.reason, forgetPath: p.item.known !== undefined };
+  const image = p.decoded && { sha256: p.sha256, ...dimensions(p.decoded), bytes: p.bytes, mtimeMs };
+  return { kind: 'content', path, size, mtimeMs, sha256: p.sha256, image, vector };
+}
+
 /**
  * Pins the index to the installed model and decoder. A new index records them; another model is refused unless
  * `reindex`, which drops every vector (one transaction) so that the run, or any later one if it is
  * interrupted, re-embeds every image. An index from before reduced decoding (decoder null) drops the vectors
  * of the photos that are now decoded reduced, which this run re-embeds: vectors of two decodings never mix.
  */
-function pinModel(store: ImageStore, dir: string, card: ModelCard, reindex: boolean): void {
-  const meta = store.getMeta();
+function pinModel(store: ImageRepository, location: string, card: ModelCard, reindex: boolean): Promise<void> {
   const current = { modelName: card.name, modelVersion: card.version, dim: card.embeddingDim, space: 'cosine' as const, decoder: DECODER };
-  if (!meta) return store.setMeta(current);
-  if (!reindex) {
+  return store.pinModel((meta: IndexMeta | undefined, images: number): PinChange => {
+    if (!meta) return { kind: 'record', meta: current, clear: 'none' };
+    if (reindex) return { kind: 'record', meta: current, clear: 'all' };
     if (meta.modelVersion !== card.version) {
-      throw new ModelMismatchError(dir, { name: meta.modelName, version: meta.modelVersion }, card, store.count());
+      throw new ModelMismatchError(location, { name: meta.modelName, version: meta.modelVersion }, card, images);
     }
-    if (meta.decoder !== DECODER) {
-      store.transaction(() => {
-        store.clearVectorsOfImagesFrom(REDUCE_FROM);
-        store.setMeta(current);
-      });
-    }
-    return;
-  }
-  store.transaction(() => {
-    store.clearVectors();
-    store.setMeta(current);
+    if (meta.decoder !== DECODER) return { kind: 'record', meta: current, clear: { fromSide: REDUCE_FROM } };
+    return { kind: 'keep' };
   });
-}
-
-/** Temp files of writes a crash interrupted (HNSW saves, thumbnails). Only the lock holder calls this. */
-async function removeTempFiles(dir: string): Promise<void> {
-  for (const folder of [dir, indexLayout(dir).thumbnails]) {
-    const names = await readdir(folder).catch(() => [] as string[]);
-    await Promise.all(names.filter((n) => n.endsWith('.tmp')).map((n) => rm(join(folder, n), { force: true })));
-  }
-}
-
-/** HNSW files of other models (e.g. from before a --reindex): never read again. */
-async function removeOtherModelFiles(dir: string, keep: string): Promise<void> {
-  const names = await readdir(dir);
-  await Promise.all(
-    names.filter((n) => isHnswFileName(n) && join(dir, n) !== keep).map((n) => rm(join(dir, n), { force: true })),
-  );
 }

@@ -1,7 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
-import { HnswIndex, type VectorSource } from '../index/hnswIndex.js';
-import { ImageStore } from '../store/imageStore.js';
-import { hnswPath, indexLayout } from '../store/indexLayout.js';
+import { describeLocation, indexLocation, type IndexLocation } from '../backend/location.js';
+import { openSearchBackend } from '../backend/open.js';
+import type { NeighbourSearch, SearchBackend } from '../backend/searchBackend.js';
+import type { ImageReadRepository, VectorSource } from '../store/repository.js';
 import type { IndexMeta } from '../store/types.js';
 import { VectorMatrix } from './vectorMatrix.js';
 
@@ -9,7 +9,7 @@ import { VectorMatrix } from './vectorMatrix.js';
 export const DEFAULT_EXACT_SCAN_LIMIT = 100_000;
 
 /**
- * One consistent view of an index: the vectors of one read of the store, and an HNSW graph reconciled with
+ * One consistent view of an index: the vectors of one read of the store, and an ANN index agreeing with
  * exactly those. A query uses one snapshot from start to end, so a reload never mixes two states.
  */
 export interface IndexSnapshot {
@@ -21,7 +21,7 @@ export interface IndexSnapshot {
   /** Present while the corpus is small enough to scan exactly. */
   readonly matrix: VectorMatrix | undefined;
   /** Absent only when there are no vectors yet. */
-  readonly index: HnswIndex | undefined;
+  readonly index: NeighbourSearch | undefined;
   readonly loadedAt: Date;
 }
 
@@ -30,10 +30,10 @@ export interface IndexReaderOptions {
 }
 
 /**
- * Read side of an index directory for a long-running server. An ingest may add images while the server runs:
- * before each query the reader compares a cheap signature (size and mtime of the SQLite file, its WAL and the
- * HNSW file) with the one it loaded, and reloads when it changed. Reloads are single-flight and swap the
- * snapshot atomically.
+ * Read side of an index for a long-running server, whatever its backend. An ingest may add images while the
+ * server runs: before each query the reader compares a cheap signature of the backend (file stamps for the
+ * embedded index, a change counter in PostgreSQL) with the one it loaded, and reloads when it changed. Reloads
+ * are single-flight and swap the snapshot atomically.
  */
 export class IndexReader {
   private snapshot: IndexSnapshot | undefined;
@@ -41,23 +41,40 @@ export class IndexReader {
   private reloading: Promise<IndexSnapshot> | undefined;
 
   private constructor(
-    readonly dir: string,
-    readonly store: ImageStore,
+    private readonly backend: SearchBackend,
     private readonly exactScanLimit: number,
   ) {}
 
-  /** Opens the index in `dir` read-only; fails clearly when there is none. */
-  static async open(dir: string, options: IndexReaderOptions = {}): Promise<IndexReader> {
-    if (!existsSync(indexLayout(dir).database)) throw new MissingIndexError(dir);
-    const reader = new IndexReader(dir, ImageStore.open(dir, { readonly: true }), options.exactScanLimit ?? DEFAULT_EXACT_SCAN_LIMIT);
-    await reader.current();
+  /** Opens the index in a folder (or at a location) read-only; fails clearly when there is none. */
+  static async open(where: string | IndexLocation, options: IndexReaderOptions = {}): Promise<IndexReader> {
+    const location = typeof where === 'string' ? indexLocation({ indexDir: where }) : where;
+    const backend = await openSearchBackend(location);
+    if (!backend) throw new MissingIndexError(location);
+    const reader = new IndexReader(backend, options.exactScanLimit ?? DEFAULT_EXACT_SCAN_LIMIT);
+    try {
+      await reader.current();
+    } catch (err) {
+      await backend.close();
+      throw err;
+    }
     return reader;
   }
 
-  /** The up-to-date snapshot (reloads first when the files changed since the last one). */
+  /** The index's images, paths, vectors and errors. */
+  get store(): ImageReadRepository {
+    return this.backend.repository;
+  }
+
+  /** The stored WebP thumbnail of a content, if the ingest made one. */
+  thumbnail(sha256: string): Promise<Buffer | undefined> {
+    return this.backend.thumbnail(sha256);
+  }
+
+  /** The up-to-date snapshot (reloads first when the backend changed since the last one). */
   async current(): Promise<IndexSnapshot> {
     if (this.reloading) return this.reloading;
-    const signature = this.readSignature();
+    const signature = await this.backend.signature(this.snapshot?.meta);
+    if (this.reloading) return this.reloading; // another query started the reload meanwhile
     if (this.snapshot && signature === this.signature) return this.snapshot;
     this.reloading = this.load(signature).finally(() => {
       this.reloading = undefined;
@@ -65,27 +82,17 @@ export class IndexReader {
     return this.reloading;
   }
 
-  close(): void {
-    this.store.close();
+  close(): Promise<void> {
+    return this.backend.close();
   }
 
   private async load(signature: string): Promise<IndexSnapshot> {
-    // One read transaction: the meta, the count and the vectors all come from the same committed state.
-    const { meta, vectorCount, packed } = this.store.transaction(() => {
-      const count = this.store.vectorCount();
-      return {
-        meta: this.store.getMeta(),
-        vectorCount: count,
-        packed: count <= this.exactScanLimit ? this.store.allVectors() : undefined,
-      };
-    });
+    const { meta, vectorCount, packed } = await this.store.readSnapshot(this.exactScanLimit);
     const matrix = meta && packed ? VectorMatrix.fromPacked(packed) : undefined;
-    // The graph is made to agree, in memory only, with exactly the matrix's vectors (or, above the exact-scan
-    // limit, with the store as it is now): missing vectors added, labels of removed images dropped.
+    // The ANN index agrees with exactly the matrix's vectors (or, above the exact-scan limit, with the store as
+    // it is now).
     const index =
-      meta && vectorCount > 0
-        ? (await HnswIndex.openReconciled(matrix ? matrixSource(matrix) : this.store, hnswPath(this.dir, meta.modelVersion), meta.dim)).index
-        : undefined;
+      meta && vectorCount > 0 ? await this.backend.neighbourSearch(meta, vectorCount, matrix && matrixSource(matrix)) : undefined;
     this.snapshot = {
       generation: (this.snapshot?.generation ?? 0) + 1,
       meta,
@@ -94,15 +101,9 @@ export class IndexReader {
       index,
       loadedAt: new Date(),
     };
+    // The signature read before loading: a commit during the load shows as a change at the next query.
     this.signature = signature;
     return this.snapshot;
-  }
-
-  private readSignature(): string {
-    const database = indexLayout(this.dir).database;
-    const meta = this.snapshot?.meta;
-    const files = [database, `${database}-wal`, ...(meta ? [hnswPath(this.dir, meta.modelVersion)] : [])];
-    return files.map(fileStamp).join('|');
   }
 }
 
@@ -110,20 +111,19 @@ export class IndexReader {
 function matrixSource(matrix: VectorMatrix): VectorSource {
   const ids = Array.from(matrix.ids).sort((a, b) => a - b);
   return {
-    vectorIds: () => ids,
-    getVectors: (wanted) => new Map(wanted.flatMap((id) => (matrix.vector(id) ? [[id, matrix.vector(id)!] as const] : []))),
-    forEachVector: (callback) => ids.forEach((id) => callback(id, matrix.vector(id)!)),
+    vectorIds: async () => ids,
+    getVectors: async (wanted) => new Map(wanted.flatMap((id) => (matrix.vector(id) ? [[id, matrix.vector(id)!] as const] : []))),
+    forEachVector: async (callback) => ids.forEach((id) => callback(id, matrix.vector(id)!)),
   };
 }
 
-function fileStamp(path: string): string {
-  const stat = statSync(path, { throwIfNoEntry: false, bigint: true });
-  return stat ? `${stat.size}:${stat.mtimeNs}` : '-';
-}
-
 export class MissingIndexError extends Error {
-  constructor(readonly dir: string) {
-    super(`no index in ${dir}: build one with \`npm run ingest -- <folder of images>\` (or run \`npm run demo\`)`);
+  constructor(location: IndexLocation) {
+    super(
+      location.kind === 'embedded'
+        ? `no index in ${location.dir}: build one with \`npm run ingest -- <folder of images>\` (or run \`npm run demo\`)`
+        : `no index in ${describeLocation(location)} yet: build one with \`npm run ingest -- <folder of images> --database <url>\``,
+    );
     this.name = 'MissingIndexError';
   }
 }

@@ -84,9 +84,9 @@ export class SearchService {
   async byId(id: number, options: SearchOptions): Promise<SearchResult> {
     const started = performance.now();
     const snapshot = await this.usableSnapshot();
-    const image = this.reader.store.getImage(id);
+    const image = await this.reader.store.getImage(id);
     if (!image) throw unknownImage(id);
-    const vector = snapshot.matrix?.vector(id) ?? this.reader.store.getVector(id);
+    const vector = snapshot.matrix?.vector(id) ?? (await this.reader.store.getVector(id));
     if (!vector) {
       throw new SearchError('conflict', 'not_embedded', `image ${id} is not embedded yet; try again when the ingest has finished`);
     }
@@ -175,16 +175,16 @@ export class SearchService {
     return snapshot;
   }
 
-  private run(
+  private async run(
     snapshot: IndexSnapshot,
     query: Float32Array,
     description: QueryDescription,
     options: SearchOptions,
     started: number,
     embed: EmbedTime,
-  ): SearchResult {
+  ): Promise<SearchResult> {
     const answerSize = options.offset + options.k;
-    const ranked = this.rank(snapshot, query, answerSize + this.challengers);
+    const ranked = await this.rank(snapshot, query, answerSize + this.challengers);
     const topK = ranked.items.slice(0, answerSize);
 
     const certifyStart = performance.now();
@@ -201,7 +201,7 @@ export class SearchService {
     const certifyMs = performance.now() - certifyStart;
 
     const page = topK.slice(options.offset);
-    const images = new Map(this.reader.store.getImages(page.map((item) => item.id)).map((r) => [r.id, r]));
+    const images = new Map((await this.reader.store.getImages(page.map((item) => item.id))).map((r) => [r.id, r]));
     const hits = page.flatMap((item, i): SearchHit[] => {
       const image = images.get(item.id);
       if (!image || !answer) return []; // removed by an ingest since the snapshot: never show a dangling result
@@ -224,10 +224,10 @@ export class SearchService {
    * The `count` nearest stored vectors with exact distances. HNSW proposes candidates; with the snapshot's
    * matrix an exact scan then proves the list (replacing any candidate the graph got wrong) and gives D.
    */
-  private rank(snapshot: IndexSnapshot, query: Float32Array, count: number): Ranked {
+  private async rank(snapshot: IndexSnapshot, query: Float32Array, count: number): Promise<Ranked> {
     const { matrix, index } = snapshot;
     if (!index || snapshot.vectorCount === 0) return { items: [], otherDistanceLowerBound: undefined, compared: 0, indexRecall: null };
-    const candidates = index.search(query, count, Math.max(MIN_EF, count));
+    const candidates = await index.search(query, count, Math.max(MIN_EF, count));
     if (matrix) {
       const distances = matrix.distancesTo(query);
       const scan = nearestRows(matrix, distances, count);
@@ -241,7 +241,7 @@ export class SearchService {
         scan: { matrix, distances },
       };
     }
-    const vectors = this.reader.store.getVectors(candidates.map((c) => c.id));
+    const vectors = await this.reader.store.getVectors(candidates.map((c) => c.id));
     const items = candidates
       .flatMap(({ id }) => {
         const vector = vectors.get(id);

@@ -5,6 +5,7 @@ import { ComparisonService } from '../compare/comparisonService.js';
 import { Embedder } from '../model/embedder.js';
 import { loadModelInput } from '../model/preprocess.js';
 import type { Device } from '../model/session.js';
+import { indexLocation } from '../backend/location.js';
 import { IndexReader } from '../search/indexReader.js';
 import { SearchService } from '../search/searchService.js';
 import { createApp } from './app.js';
@@ -12,6 +13,8 @@ import { CorpusService } from './services/corpusService.js';
 
 export interface ServerOptions {
   readonly indexDir: string;
+  /** A PostgreSQL URL: serve the index kept there instead of indexDir. */
+  readonly database?: string;
   /** 0 picks a free port. */
   readonly port: number;
   /** Loopback unless told otherwise: the server is not meant to face a network without a proxy. */
@@ -57,7 +60,7 @@ export interface RunningServer {
 
 /** Opens the index and the model, and serves the app until close(). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const reader = await IndexReader.open(options.indexDir, { exactScanLimit: options.exactScanLimit });
+  const reader = await IndexReader.open(indexLocation(options), { exactScanLimit: options.exactScanLimit });
   const embedder = await Embedder.open({ device: options.device ?? 'cpu', threads: options.threads, modelsDir: options.modelsDir });
   const search = new SearchService(reader, embedder, { maxPixels: options.maxPixels });
   const corpus = new CorpusService(reader, embedder.card);
@@ -98,7 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await attacks.close();
       await embedder.close();
-      reader.close();
+      await reader.close();
     },
   };
 }

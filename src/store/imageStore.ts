@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { indexLayout } from './indexLayout.js';
 import { SCHEMA_VERSION, migrate, schemaVersionOf } from './migrations.js';
+import type { NewImage, PackedVectors, PathState, RemovedImage, ShaState } from './repository.js';
 import type { ImageRecord, IndexMeta, IngestErrorRecord } from './types.js';
 
 export interface OpenStoreOptions {
@@ -9,42 +10,7 @@ export interface OpenStoreOptions {
   readonly readonly?: boolean;
 }
 
-/** What the ingest pipeline knows about an image before it gets an id. */
-export interface NewImage {
-  readonly sha256: string;
-  readonly width: number;
-  readonly height: number;
-  readonly bytes: number;
-  readonly format: string;
-  readonly mtimeMs: number;
-}
-
-/** A known path and whether its image is complete (has a vector). */
-export interface PathState {
-  readonly imageId: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly embedded: boolean;
-}
-
-/** A known content and whether it is embedded. */
-export interface ShaState {
-  readonly imageId: number;
-  readonly embedded: boolean;
-}
-
-/** An image that had no path left and was deleted. */
-export interface RemovedImage {
-  readonly id: number;
-  readonly sha256: string;
-}
-
-/** All stored vectors packed row-major for exact scans: row i of `vectors` belongs to `ids[i]`. */
-export interface PackedVectors {
-  readonly ids: number[];
-  readonly vectors: Float32Array;
-  readonly dim: number;
-}
+export type { NewImage, PackedVectors, PathState, RemovedImage, ShaState } from './repository.js';
 
 interface ImageRow {
   id: number;

@@ -1,4 +1,4 @@
-/** What the SQLite store (src/store) records of each image. `id` is also the vector index label. */
+/** What the store (src/store, either backend) records of each image. `id` is also the vector index label. */
 export interface ImageRecord {
   readonly id: number;
   readonly sha256: string;

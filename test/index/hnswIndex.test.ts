@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HnswIndex, type VectorSource } from '../../src/index/hnswIndex.js';
-import { ImageStore } from '../../src/store/imageStore.js';
+import { SqliteRepository } from '../../src/store/sqliteRepository.js';
 import { embedCoco } from '../helpers/cocoVectors.js';
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -31,8 +31,9 @@ describe('HnswIndex (hnswlib, cosine)', () => {
   }
 
   /** A store holding image i's real vector under id i + 1, for every i in `which`. */
-  function storeWith(which: number[]): ImageStore {
-    const store = ImageStore.open(join(dir, 'store'));
+  function storeWith(which: number[]): SqliteRepository {
+    const repository = SqliteRepository.open(join(dir, 'store'));
+    const store = repository.store;
     store.transaction(() => {
       for (const i of which) {
         const id = store.insertImage({ sha256: `s${i}`, width: 1, height: 1, bytes: 1, format: 'jpeg', mtimeMs: 0 });
@@ -40,7 +41,7 @@ describe('HnswIndex (hnswlib, cosine)', () => {
         store.setVector(id, vectors[i]);
       }
     });
-    return store;
+    return repository;
   }
 
   it('finds each photo first at distance ≈ 0, with distance = 1 − cos, in exact order', () => {
@@ -116,9 +117,9 @@ describe('HnswIndex (hnswlib, cosine)', () => {
     const store = storeWith([0, 1, 2, 3, 4, 5, 6, 7]);
     const { index, report } = await HnswIndex.openReconciled(store, path, dim);
     expect(report).to.deep.equal({ added: 4, removed: 1, rebuilt: false });
-    expect(index.ids().sort((a, b) => a - b)).to.deep.equal(store.vectorIds());
+    expect(index.ids().sort((a, b) => a - b)).to.deep.equal(await store.vectorIds());
     expect(index.search(vectors[6], 1)[0].id).to.equal(7);
-    store.close();
+    await store.close();
   });
 
   it('rebuilds from the store when the file is missing or unreadable', async () => {
@@ -131,7 +132,7 @@ describe('HnswIndex (hnswlib, cosine)', () => {
     expect(fromGarbage.report.rebuilt).to.equal(true);
     expect(fromGarbage.index.ids().sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5]);
     expect(existsSync(path)).to.equal(true); // reconciling writes nothing; the caller saves
-    store.close();
+    await store.close();
   });
 
   it('rebuilds when most of the graph is tombstones', async () => {

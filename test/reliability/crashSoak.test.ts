@@ -77,14 +77,14 @@ async function checkIndex(indexDir: string, readable: ReadonlyMap<string, string
   const reader = await IndexReader.open(indexDir);
   try {
     const search = new SearchService(reader, embedder);
-    const ids = reader.store.vectorIds();
+    const ids = await reader.store.vectorIds();
     for (const id of ids.filter((_, i) => i % 20 === 0)) {
       const result = await search.byId(id, { k: 3, offset: 0, epsilon: 0, copyCheck: false });
       expect(result.hits[0].id).to.equal(id);
       expect(result.hits[0].distance).to.be.below(1e-4);
     }
   } finally {
-    reader.close();
+    await reader.close();
   }
   expect(readdirSync(indexDir).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
   expect(readdirSync(indexLayout(indexDir).thumbnails).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);

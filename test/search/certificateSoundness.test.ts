@@ -62,7 +62,7 @@ describe('certificates under real PGD attacks', () => {
     embedder = await Embedder.open({ device: 'cpu' });
     gradient = await GradientModel.open({ device: 'cpu' });
     service = new SearchService(reader, embedder);
-    reader.store.forEachVector((id, vector) => corpus.set(id, vector));
+    await reader.store.forEachVector((id, vector) => corpus.set(id, vector));
     for (const file of index.files) {
       const id = index.idOf.get(file)!;
       const clean = await service.byId(id, { k: K, offset: 0, epsilon: 0, copyCheck: false });
@@ -72,7 +72,7 @@ describe('certificates under real PGD attacks', () => {
   after(async () => {
     await gradient.close();
     await embedder.close();
-    reader.close();
+    await reader.close();
   });
 
   it('never changes a certified top-1 answer, nor pushes a distance outside its interval, at 0.99 × the radius', async () => {

@@ -40,7 +40,7 @@ describe('IndexReader', () => {
       expect(await reader.current()).to.equal(after);
     } finally {
       await embedder.close();
-      reader.close();
+      await reader.close();
     }
   });
 });

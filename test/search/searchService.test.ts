@@ -32,7 +32,7 @@ describe('SearchService on a real COCO index', () => {
   });
   after(async () => {
     await embedder.close();
-    reader.close();
+    await reader.close();
   });
 
   it('finds each corpus image itself first, at distance ≈ 0, with an exact-scope certificate', async () => {
@@ -49,9 +49,9 @@ describe('SearchService on a real COCO index', () => {
 
   it('returns the true top list: the exact ranking of every stored vector, and D the next distance', async () => {
     const id = index.idOf.get(index.files[3])!;
-    const query = reader.store.getVector(id)!;
+    const query = (await reader.store.getVector(id))!;
     const all: { id: number; distance: number }[] = [];
-    reader.store.forEachVector((other, vector) => all.push({ id: other, distance: cosineDistance(query, vector) }));
+    await reader.store.forEachVector((other, vector) => all.push({ id: other, distance: cosineDistance(query, vector) }));
     all.sort((a, b) => a.distance - b.distance || a.id - b.id);
 
     const result = await service.byId(id, options({ k: 12 }));
@@ -69,7 +69,7 @@ describe('SearchService on a real COCO index', () => {
     const id = index.idOf.get(file)!;
     const upload = await service.byUpload(readFileSync(file), options());
     const byId = await service.byId(id, options());
-    const vector = Array.from(reader.store.getVector(id)!, (v) => 3 * v); // normalised by the engine
+    const vector = Array.from((await reader.store.getVector(id))!, (v) => 3 * v); // normalised by the engine
     const byVector = await service.byVector(vector, options());
 
     expect(upload.query.kind).to.equal('upload');
@@ -141,10 +141,10 @@ describe('SearchService on a real COCO index', () => {
       expect(c.compared).to.be.at.most(5 + 20);
       expect(c.copyCheck!.provenNoCopy).to.equal(false); // nothing is proven about images never compared
       // The candidates' distances are exact all the same (re-ranked with the stored vectors).
-      const query = reader.store.getVector(id)!;
-      for (const hit of result.hits) expect(hit.distance).to.equal(cosineDistance(query, reader.store.getVector(hit.id)!));
+      const query = (await reader.store.getVector(id))!;
+      for (const hit of result.hits) expect(hit.distance).to.equal(cosineDistance(query, (await reader.store.getVector(hit.id))!));
     } finally {
-      limited.close();
+      await limited.close();
     }
   });
 

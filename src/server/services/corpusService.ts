@@ -1,11 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import sharp from 'sharp';
 import { THUMBNAIL_SIZE } from '../../ingest/thumbnails.js';
 import type { ModelCard } from '../../model/card.js';
 import type { IndexReader } from '../../search/indexReader.js';
 import { SearchError, unknownImage } from '../../search/searchErrors.js';
-import { thumbnailPath } from '../../store/indexLayout.js';
 import type { ImageRecord } from '../../store/types.js';
 
 const GENERATED_THUMBNAILS_KEPT = 512;
@@ -64,15 +62,15 @@ export class CorpusService {
 
   async page(page: number, perPage: number): Promise<CorpusPage> {
     await this.reader.current();
-    const total = this.reader.store.count();
+    const total = await this.reader.store.count();
     const pages = Math.max(1, Math.ceil(total / perPage));
-    const images = this.reader.store.listImages((page - 1) * perPage, perPage);
+    const images = await this.reader.store.listImages((page - 1) * perPage, perPage);
     return { images, page, pages, total };
   }
 
   async image(id: number): Promise<ImageRecord> {
     await this.reader.current();
-    const record = this.reader.store.getImage(id);
+    const record = await this.reader.store.getImage(id);
     if (!record) throw unknownImage(id);
     return record;
   }
@@ -94,8 +92,8 @@ export class CorpusService {
 
   /** The ingest's WebP thumbnail, or one made here (kept in a small in-memory cache) when it is missing. */
   async thumbnail(record: ImageRecord): Promise<Buffer> {
-    const written = thumbnailPath(this.reader.dir, record.sha256);
-    if (existsSync(written)) return readFile(written);
+    const stored = await this.reader.thumbnail(record.sha256);
+    if (stored) return stored;
     let bytes = this.generated.get(record.sha256);
     if (!bytes) {
       bytes = await sharp(this.originalPath(record), { failOn: 'none', pages: 1 })
@@ -113,9 +111,9 @@ export class CorpusService {
     const snapshot = await this.reader.current();
     const meta = snapshot.meta;
     return {
-      images: this.reader.store.count(),
+      images: await this.reader.store.count(),
       searchable: snapshot.vectorCount,
-      ingestErrors: this.reader.store.countErrors(),
+      ingestErrors: await this.reader.store.countErrors(),
       scope: snapshot.matrix || snapshot.vectorCount === 0 ? 'exact' : 'index',
       loadedAt: snapshot.loadedAt.toISOString(),
       index: meta ? { modelName: meta.modelName, modelVersion: meta.modelVersion, dim: meta.dim } : null,
