@@ -34,7 +34,7 @@ export interface IndexScalingPoint {
 }
 
 /** Exact top-k ids of each query, by the engine's exact scan. */
-function exactTopK(matrix: VectorMatrix, queries: SyntheticSet): Set<number>[] {
+export function exactTopK(matrix: VectorMatrix, queries: SyntheticSet): Set<number>[] {
   return Array.from({ length: queries.count }, (_, q) => {
     const scan = nearestRows(matrix, matrix.distancesTo(row(queries, q)), K);
     return new Set(scan.nearest.map((n) => n.id));

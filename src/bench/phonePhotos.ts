@@ -67,7 +67,7 @@ export interface PhonePhotoOptions {
 export async function measurePhonePhotos(options: PhonePhotoOptions): Promise<PhonePhotoFigures> {
   const { phonePhotos, repeats, workDir, modelsDir } = options;
   const { figures } = await measureIngestThroughput({ images: phonePhotos, repeats, batchSize: 32, workDir, modelsDir });
-  const query = await measureQueryLatency({ indexDir: options.indexDir, uploads: phonePhotos, repeats, modelsDir });
+  const query = await measureQueryLatency({ index: options.indexDir, uploads: phonePhotos, repeats, modelsDir });
   const ingestImagesPerSecond = figures.ingestImagesPerSecond.median;
   const ingestRatio = ingestImagesPerSecond / options.corpusIngestImagesPerSecond;
   const uploadP50Ms = query.byUpload.total.p50Ms;

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { IndexLocation } from '../backend/location.js';
 import { Embedder } from '../model/embedder.js';
 import { IndexReader } from '../search/indexReader.js';
 import { SearchService } from '../search/searchService.js';
@@ -6,7 +7,8 @@ import type { SearchOptions, SearchResult } from '../search/types.js';
 import { type LatencySummary, latencySummary, median, msSince } from './stats.js';
 
 export interface QueryLatencyOptions {
-  readonly indexDir: string;
+  /** The index searched: a folder, or any location (a PostgreSQL database). */
+  readonly index: string | IndexLocation;
   /** Files sent as uploads (each embedded once per pass: every pass starts with an empty query cache). */
   readonly uploads: readonly string[];
   readonly repeats: number;
@@ -67,7 +69,7 @@ async function timed(query: () => Promise<SearchResult>): Promise<Sample & { sco
  * "without" is the total minus the step it times itself.
  */
 export async function measureQueryLatency(options: QueryLatencyOptions): Promise<QueryLatency> {
-  const reader = await IndexReader.open(options.indexDir);
+  const reader = await IndexReader.open(options.index);
   const embedder = await Embedder.open({ device: 'cpu', modelsDir: options.modelsDir });
   try {
     const ids = await reader.store.vectorIds();

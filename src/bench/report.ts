@@ -7,6 +7,7 @@ import type { IngestThroughput } from './ingestThroughput.js';
 import type { MachineDescription } from './machine.js';
 import type { PgdTime } from './pgdTime.js';
 import type { PhonePhotoFigures } from './phonePhotos.js';
+import type { PostgresFigures } from './postgresBench.js';
 import type { QueryLatency } from './queryLatency.js';
 
 export type BenchMode = 'quick' | 'default' | 'full';
@@ -26,6 +27,8 @@ export interface BenchReport {
   readonly pgd: PgdTime;
   readonly indexScaling: { readonly distribution: string; readonly points: readonly IndexScalingPoint[] };
   readonly exactScan: ExactScanFigures;
+  /** The PostgreSQL backend in the same run (issue #14). */
+  readonly postgres: PostgresFigures;
   /** Sizes or steps left out, and why (e.g. not enough memory for 10^6 vectors). */
   readonly skipped: readonly string[];
 }
@@ -81,6 +84,17 @@ export function renderMarkdown(r: BenchReport): string {
   const e = r.exactScan;
   lines.push(`| Exact scan (certificates, scope exact) | ≤ ${e.budgetMs} ms p50 up to ~${e.cheapUpTo.toLocaleString('en')} vectors | (server limit ${e.serverExactScanLimit.toLocaleString('en')}) | — |`);
   lines.push(`| PGD attack, ${r.pgd.steps} steps, ${r.pgd.threads} thread | ${r.pgd.seconds.median.toFixed(2)} s (${r.pgd.msPerStep.toFixed(0)} ms/step) | ≤ ${r.pgd.targetSeconds} s | ${met(r.pgd.meetsTarget)} |`);
+  const pgFigures = r.postgres;
+  lines.push(
+    `| PostgreSQL ingest vs folder (${pgFigures.ingestImages} images) | ${pgFigures.ingestImagesPerSecond.toFixed(1)} vs ${pgFigures.embeddedIngestImagesPerSecond.toFixed(1)} images/s | — | — |`,
+    `| PostgreSQL query by id (${pgFigures.query.corpus} images, scope ${pgFigures.query.scope}) p50 / p99 | ${ms(pgFigures.query.byId.total.p50Ms)} / ${ms(pgFigures.query.byId.total.p99Ms)} ms (folder: ${ms(q.byId.total.p50Ms)} / ${ms(q.byId.total.p99Ms)} ms) | — | — |`,
+  );
+  for (const p of pgFigures.index) {
+    const c = p.chosen;
+    lines.push(
+      `| pgvector HNSW at ${power(p.corpus)} (dim ${p.dim}) | ${c ? `ef_search ${c.ef}: p50 ${ms(c.p50Ms)} ms, p99 ${ms(c.p99Ms)} ms, recall@10 ${c.recallAt10.toFixed(3)}` : 'recall@10 < 0.99 at every ef_search'}; load ${p.insertSeconds.toFixed(1)} s, build ${p.buildSeconds.toFixed(1)} s | — | — |`,
+    );
+  }
   for (const h of r.http) {
     lines.push(
       `| HTTP ${h.name}, ${h.connections} connections, ${h.durationSeconds} s | ${h.requestsPerSecond.toFixed(0)} req/s, p50 ${h.latencyP50Ms} ms, p99 ${h.latencyP99Ms} ms | 0 errors, 0 non-2xx | ${met(h.errors === 0 && h.non2xx === 0)} (${h.errors} / ${h.non2xx}) |`,
@@ -93,6 +107,15 @@ export function renderMarkdown(r: BenchReport): string {
     for (const point of p.efs) {
       lines.push(
         `| ${power(p.corpus)} | ${p.buildSeconds.toFixed(1)} s | ${p.insertsPerSecond.toFixed(0)} | ${mib(p.indexRssBytes)} | ${point.ef}${point === p.chosen ? ' (chosen)' : ''} | ${ms(point.p50Ms)} | ${ms(point.p99Ms)} | ${point.recallAt10.toFixed(4)} |`,
+      );
+    }
+  }
+  lines.push('', '## PostgreSQL + pgvector', '', `${pgFigures.server}. A native PostgreSQL is faster: these figures show what the backend costs here, not what a production server does.`, '');
+  lines.push('| Corpus | Load | Build | ef_search | p50 ms | p99 ms | recall@10 |', '|---|---|---|---|---|---|---|');
+  for (const p of pgFigures.index) {
+    for (const point of p.efs) {
+      lines.push(
+        `| ${power(p.corpus)} | ${p.insertSeconds.toFixed(1)} s | ${p.buildSeconds.toFixed(1)} s | ${point.ef}${point === p.chosen ? ' (chosen)' : ''} | ${ms(point.p50Ms)} | ${ms(point.p99Ms)} | ${point.recallAt10.toFixed(4)} |`,
       );
     }
   }

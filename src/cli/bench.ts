@@ -12,6 +12,7 @@ import { type IndexScalingPoint, measureIndexScaling } from '../bench/indexScali
 import { measureIngestThroughput } from '../bench/ingestThroughput.js';
 import { describeMachine } from '../bench/machine.js';
 import { measurePgd } from '../bench/pgdTime.js';
+import { type PostgresBenchOptions, measurePostgres } from '../bench/postgresBench.js';
 import { measurePhonePhotos, PHONE_HEIGHT, PHONE_WIDTH, writePhonePhotos } from '../bench/phonePhotos.js';
 import { measureQueryLatency } from '../bench/queryLatency.js';
 import { type BenchMode, type BenchReport, renderMarkdown, writeReport } from '../bench/report.js';
@@ -30,6 +31,7 @@ Measures, on this machine and with the installed model:
   - HNSW scaling on synthetic 256-d unit vectors: build time, memory, latency and recall@10 per ef
   - exact-scan time (what the certificates of scope "exact" cost) against corpus size
   - a 50-step PGD attack
+  - the PostgreSQL backend (npm run db, PGlite + pgvector, in its own process): ingest, queries, pgvector HNSW
   - HTTP load on the search API and thumbnails (autocannon, against a server on 127.0.0.1)
 and writes <out>/bench.json (every figure) and <out>/bench.md (tables). Figures are medians over repeated runs.
 
@@ -96,11 +98,17 @@ const log = (message: string) => console.error(`[bench] ${message}`);
 /** Bytes the scaling step holds for n vectors: ours, hnswlib's copy, its graph, and the brute-force scratch. */
 const scalingBytes = (n: number) => n * DIM * 4 * 2.5 + n * 400;
 
-/** HNSW scaling and exact scans on one synthetic corpus per size (the exact-scan-only sizes are small). */
-function syntheticMeasurements(settings: ModeSettings, skipped: string[]): { points: IndexScalingPoint[]; exactScan: ExactScanFigures } {
+type IndexCorpus = PostgresBenchOptions['corpora'][number];
+
+/**
+ * HNSW scaling and exact scans on one synthetic corpus per size (the exact-scan-only sizes are small); the
+ * index sizes' corpora are returned for the PostgreSQL rows.
+ */
+function syntheticMeasurements(settings: ModeSettings, skipped: string[]): { points: IndexScalingPoint[]; exactScan: ExactScanFigures; corpora: IndexCorpus[] } {
   const sizes = [...new Set([...settings.exactSizes, ...settings.indexSizes])].sort((a, b) => a - b);
   const points: IndexScalingPoint[] = [];
   const scans: Parameters<typeof measureExactScan>[0][number][] = [];
+  const corpora: IndexCorpus[] = [];
   for (const n of sizes) {
     if (scalingBytes(n) > freemem()) {
       skipped.push(`${n.toLocaleString('en')} vectors: needs ~${(scalingBytes(n) / 2 ** 30).toFixed(1)} GiB, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
@@ -115,10 +123,11 @@ function syntheticMeasurements(settings: ModeSettings, skipped: string[]): { poi
     if (settings.indexSizes.includes(n)) {
       log(`  HNSW build and ef sweep at ${n.toLocaleString('en')} …`);
       points.push(measureIndexScaling(corpus, matrix, queries, settings.passes));
+      corpora.push({ corpus, matrix, queries });
     }
   }
   log('exact scans …');
-  return { points, exactScan: measureExactScan(scans) };
+  return { points, exactScan: measureExactScan(scans), corpora };
 }
 
 export async function runBench(mode: BenchMode, data: string): Promise<BenchReport> {
@@ -136,7 +145,7 @@ export async function runBench(mode: BenchMode, data: string): Promise<BenchRepo
     const { figures: ingest, indexDir } = await measureIngestThroughput({ images, repeats: settings.repeats, batchSize: 32, workDir, modelsDir });
 
     log('query latency …');
-    const query = await measureQueryLatency({ indexDir, uploads: images.slice(0, settings.uploads), repeats: settings.repeats, modelsDir });
+    const query = await measureQueryLatency({ index: indexDir, uploads: images.slice(0, settings.uploads), repeats: settings.repeats, modelsDir });
 
     log(`phone-size photos: ${settings.phonePhotos} × ${PHONE_WIDTH}×${PHONE_HEIGHT} JPEGs made from the corpus, ingest and upload …`);
     const phoneDir = mkdtempSync(join(workDir, 'phone-'));
@@ -157,7 +166,19 @@ export async function runBench(mode: BenchMode, data: string): Promise<BenchRepo
     log(`PGD attack: ${settings.repeats} × 50 steps …`);
     const pgd = await measurePgd({ photo: images[0], repeats: mode === 'quick' ? 1 : settings.repeats, modelsDir });
 
-    const { points, exactScan } = syntheticMeasurements(settings, skipped);
+    const { points, exactScan, corpora } = syntheticMeasurements(settings, skipped);
+
+    log(`PostgreSQL (npm run db): ingest of ${images.length} images, queries, pgvector HNSW at ${corpora.map((c) => c.corpus.count.toLocaleString('en')).join(', ')} vectors …`);
+    const postgres = await measurePostgres({
+      images,
+      uploads: images.slice(0, settings.uploads),
+      repeats: settings.repeats,
+      workDir,
+      modelsDir,
+      embeddedIngestImagesPerSecond: ingest.ingestImagesPerSecond.median,
+      corpora,
+      passes: settings.passes,
+    });
     return {
       schemaVersion: 1,
       mode,
@@ -172,6 +193,7 @@ export async function runBench(mode: BenchMode, data: string): Promise<BenchRepo
       pgd,
       indexScaling: { distribution: SYNTHETIC_DISTRIBUTION, points },
       exactScan,
+      postgres,
       skipped,
     };
   } finally {

@@ -90,10 +90,29 @@ describe('npm run bench -- --quick (report completeness, not figures)', function
     expect(phone.meetsTargets).to.equal(phone.ingestRatio >= 0.7 && phone.uploadRatio <= 2);
   });
 
+  it('measures the PostgreSQL backend in the same run: ingest, queries over the database, pgvector HNSW recall', () => {
+    const { postgres, ingest, query } = report;
+    expect(postgres.ingestImages).to.equal(report.corpus.images);
+    expect(postgres.ingestImagesPerSecond).to.be.above(0);
+    expect(postgres.embeddedIngestImagesPerSecond).to.equal(ingest.ingestImagesPerSecond.median);
+    // The same search service over the same photos: the same corpus and scope as the folder index.
+    expect(postgres.query.corpus).to.equal(query.corpus);
+    expect(postgres.query.scope).to.equal('exact');
+    expect(postgres.query.byId.total.count).to.equal(query.byId.total.count);
+    expect(postgres.index.map((p) => p.corpus)).to.deep.equal([10_000]);
+    for (const point of postgres.index) {
+      expect(point.efs.map((e) => e.ef)).to.deep.equal([16, 32, 64, 128, 256, 512]);
+      for (const e of point.efs) expect(e.recallAt10).to.be.within(0, 1);
+      // pgvector's HNSW at the widest search is close to exact on clustered data; a broken query would not be.
+      expect(point.efs.at(-1)!.recallAt10).to.be.above(0.9);
+      expect(point.chosen).to.deep.equal(point.efs.find((e) => e.recallAt10 >= 0.99) ?? null);
+    }
+  });
+
   it('writes a markdown table with a row per headline figure', () => {
     expect(markdown).to.match(/^# Benchmarks \(quick\)/);
     expect(markdown).to.include(report.machine.model.sha256.slice(0, 16));
-    for (const row of ['Ingest vs raw onnxruntime', 'Decode path per image', 'Query by id', 'Query by upload', 'Phone-size photos', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail']) {
+    for (const row of ['Ingest vs raw onnxruntime', 'Decode path per image', 'Query by id', 'Query by upload', 'Phone-size photos', 'HNSW at 10^4', 'Exact scan', 'PGD attack', 'HTTP search by id', 'HTTP thumbnail', 'PostgreSQL ingest vs folder', 'PostgreSQL query by id', 'pgvector HNSW at 10^4']) {
       expect(markdown.split('\n').some((line) => line.startsWith(`| ${row}`)), row).to.equal(true);
     }
   });
