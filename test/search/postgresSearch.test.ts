@@ -77,7 +77,7 @@ describe('PostgreSQL backend end to end (ingest, search, server)', () => {
     }
   });
 
-  it('serves the database: sees images an ingest adds after the start, and thumbnails from the database', async () => {
+  it('serves the database: sees images an ingest adds after the start, thumbnails from the database, attacks on its vectors', async () => {
     await resetDatabase(database.url);
     await ingest({ paths: files.slice(0, 6), database: database.url, device: 'cpu', decoders: 1 });
     let server: RunningServer | undefined;
@@ -104,6 +104,22 @@ describe('PostgreSQL backend end to end (ingest, search, server)', () => {
       } finally {
         await client.end();
       }
+
+      // The attack page's comparison runs on the database's vectors and the recorded originals.
+      const started = await fetch(`${server.url}/api/attacks`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id: newest, epsilon: 1, steps: 3, k: 3 }),
+      });
+      expect(started.status).to.equal(202);
+      const attackPath = started.headers.get('location')!;
+      let status: { state: string; models: { model: string; state: string }[] };
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        status = await (await fetch(`${server.url}${attackPath}`)).json();
+      } while (status.state === 'preparing' || status.state === 'running');
+      expect(status.state).to.equal('done');
+      expect(status.models.map((m) => [m.model, m.state])).to.deep.equal([['lipsim', 'done'], ['baseline', 'done']]);
     } finally {
       await server?.close();
     }
