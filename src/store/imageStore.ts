@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { indexLayout } from './indexLayout.js';
+import { type ImageRow, imageRecord, metaEntries, metaFromEntries } from './rows.js';
 import { SCHEMA_VERSION, migrate, schemaVersionOf } from './migrations.js';
 import type { NewImage, PackedVectors, PathState, RemovedImage, ShaState } from './repository.js';
 import type { ImageRecord, IndexMeta, IngestErrorRecord } from './types.js';
@@ -12,18 +13,6 @@ export interface OpenStoreOptions {
 
 export type { NewImage, PackedVectors, PathState, RemovedImage, ShaState } from './repository.js';
 
-interface ImageRow {
-  id: number;
-  sha256: string;
-  width: number;
-  height: number;
-  bytes: number;
-  format: string;
-  mtime_ms: number;
-  added_at: string;
-}
-
-const META_KEYS = { modelName: 'model_name', modelVersion: 'model_version', dim: 'dim', space: 'space', decoder: 'decoder' } as const;
 
 /** Float32 vectors are stored as their little-endian bytes. */
 function vectorToBlob(vector: Float32Array): Buffer {
@@ -85,27 +74,13 @@ export class ImageStore {
 
   getMeta(): IndexMeta | undefined {
     const rows = this.statements.allMeta.all() as { key: string; value: string }[];
-    const values = new Map(rows.map((r) => [r.key, r.value]));
-    const modelVersion = values.get(META_KEYS.modelVersion);
-    if (modelVersion === undefined) return undefined;
-    return {
-      modelName: values.get(META_KEYS.modelName) ?? '',
-      modelVersion,
-      dim: Number(values.get(META_KEYS.dim)),
-      space: 'cosine',
-      decoder: values.get(META_KEYS.decoder) ?? null,
-      schemaVersion: schemaVersionOf(this.db),
-    };
+    return metaFromEntries(new Map(rows.map((r) => [r.key, r.value])), schemaVersionOf(this.db));
   }
 
   /** Records the model the index is pinned to (the schema version is the database's own). */
   setMeta(meta: Omit<IndexMeta, 'schemaVersion'>): void {
     this.transaction(() => {
-      this.statements.putMeta.run(META_KEYS.modelName, meta.modelName);
-      this.statements.putMeta.run(META_KEYS.modelVersion, meta.modelVersion);
-      this.statements.putMeta.run(META_KEYS.dim, String(meta.dim));
-      this.statements.putMeta.run(META_KEYS.space, meta.space);
-      if (meta.decoder !== null) this.statements.putMeta.run(META_KEYS.decoder, meta.decoder);
+      for (const [key, value] of metaEntries(meta)) this.statements.putMeta.run(key, value);
     });
   }
 
@@ -125,7 +100,8 @@ export class ImageStore {
     const json = JSON.stringify(ids);
     const rows = this.statements.imagesByIds.all(json) as ImageRow[];
     const paths = this.pathsOf(this.statements.pathsByIds.all(json) as { image_id: number; path: string }[]);
-    const byId = new Map(rows.map((r) => [r.id, toRecord(r, paths.get(r.id) ?? [])]));
+    const records = rows.map((r) => imageRecord(r, paths.get(Number(r.id)) ?? []));
+    const byId = new Map(records.map((r) => [r.id, r]));
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
@@ -289,19 +265,6 @@ export class ImageStore {
   }
 }
 
-function toRecord(row: ImageRow, paths: string[]): ImageRecord {
-  return {
-    id: row.id,
-    sha256: row.sha256,
-    paths,
-    width: row.width,
-    height: row.height,
-    bytes: row.bytes,
-    format: row.format,
-    mtimeMs: row.mtime_ms,
-    addedAt: row.added_at,
-  };
-}
 
 function prepareStatements(db: Database.Database) {
   const ids = 'SELECT value FROM json_each(?)';

@@ -11,27 +11,17 @@ import type {
   StoredSnapshot,
 } from '../repository.js';
 import type { ImageRecord, IndexMeta, IngestErrorRecord } from '../types.js';
+import { type ImageRow, imageRecord, metaEntries, metaFromEntries } from '../rows.js';
 import { commitEntries } from './pgBatch.js';
 import { PIN_LOCK, pgSchemaVersion } from './pgSchema.js';
 import { readTransaction, writeTransaction } from './pgTransaction.js';
 import { fromPgVector } from './pgVector.js';
 
-const META_KEYS = { modelName: 'model_name', modelVersion: 'model_version', dim: 'dim', space: 'space', decoder: 'decoder' } as const;
 /** Rows per round trip when scanning vectors or looking up many paths. */
 const PAGE = 2000;
 
 type Client = pg.PoolClient;
 
-interface ImageRow {
-  id: string;
-  sha256: string;
-  width: number;
-  height: number;
-  bytes: string;
-  format: string;
-  mtime_ms: number;
-  added_at: string;
-}
 
 /**
  * The PostgreSQL repository. Every operation runs in an explicit transaction (see pgTransaction.ts); writes
@@ -141,15 +131,7 @@ export class PgRepository implements ImageRepository {
       else if (change.clear !== 'none') {
         await c.query('DELETE FROM vectors WHERE image_id IN (SELECT id FROM images WHERE least(width, height) >= $1)', [change.clear.fromSide]);
       }
-      const { meta } = change;
-      const values: [string, string][] = [
-        [META_KEYS.modelName, meta.modelName],
-        [META_KEYS.modelVersion, meta.modelVersion],
-        [META_KEYS.dim, String(meta.dim)],
-        [META_KEYS.space, meta.space],
-        ...(meta.decoder !== null ? [[META_KEYS.decoder, meta.decoder] as [string, string]] : []),
-      ];
-      for (const [key, value] of values) {
+      for (const [key, value] of metaEntries(change.meta)) {
         await c.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
       }
       return true;
@@ -243,17 +225,7 @@ async function shaStateOf(c: Client, sha256: string): Promise<ShaState | undefin
 
 async function readMeta(c: Client): Promise<IndexMeta | undefined> {
   const { rows } = await c.query('SELECT key, value FROM meta');
-  const values = new Map(rows.map((r) => [r.key as string, r.value as string]));
-  const modelVersion = values.get(META_KEYS.modelVersion);
-  if (modelVersion === undefined) return undefined;
-  return {
-    modelName: values.get(META_KEYS.modelName) ?? '',
-    modelVersion,
-    dim: Number(values.get(META_KEYS.dim)),
-    space: 'cosine',
-    decoder: values.get(META_KEYS.decoder) ?? null,
-    schemaVersion: await pgSchemaVersion(c),
-  };
+  return metaFromEntries(new Map(rows.map((r) => [r.key as string, r.value as string])), await pgSchemaVersion(c));
 }
 
 async function countOf(c: Client, sql: string): Promise<number> {
@@ -269,7 +241,7 @@ async function imagesByIds(c: Client, ids: readonly number[]): Promise<ImageReco
     const id = Number(r.image_id);
     pathsOf.set(id, [...(pathsOf.get(id) ?? []), r.path]);
   }
-  const byId = new Map(images.rows.map((r) => [Number(r.id), toRecord(r, pathsOf.get(Number(r.id)) ?? [])]));
+  const byId = new Map(images.rows.map((r) => [Number(r.id), imageRecord(r, pathsOf.get(Number(r.id)) ?? [])]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
@@ -287,16 +259,3 @@ async function scanVectors(c: Client, callback: (id: number, vector: Float32Arra
   }
 }
 
-function toRecord(row: ImageRow, paths: string[]): ImageRecord {
-  return {
-    id: Number(row.id),
-    sha256: row.sha256,
-    paths,
-    width: row.width,
-    height: row.height,
-    bytes: Number(row.bytes),
-    format: row.format,
-    mtimeMs: row.mtime_ms,
-    addedAt: row.added_at,
-  };
-}
