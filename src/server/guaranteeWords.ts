@@ -170,6 +170,11 @@ export interface CopyVerdict {
   readonly more: number;
 }
 
+/** The key to the amber outline the results page draws around possible copies (only shown when there is one). */
+export function copyLegend(epsilon: number): string {
+  return `Amber outline: a possible copy, an image that a change within ε = ${num(epsilon)} (${budgetInGreyLevels(epsilon)}) could turn into the query; see the copy check.`;
+}
+
 /** The certified copy check: is the query an edited copy of a collection image? */
 export function copyVerdict(dto: SearchDto): CopyVerdict | null {
   const certificate = dto.certificate;

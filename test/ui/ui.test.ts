@@ -80,6 +80,7 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     // The copy check says what it means: the photo is in the collection, so it is a possible copy of itself.
     expect(await page.locator('[data-copy-text]').textContent()).to.match(/^Possible copy: image #\d+ could be turned into this one by a change within the budget/);
     expect(await page.locator('.result.copy .copy-tag').first().textContent()).to.equal('possible copy');
+    expect(await page.locator('[data-copy-legend]').textContent()).to.match(/^Amber outline: a possible copy, an image that a change within ε = [\d.]+ \(.+\) could turn into the query; see the copy check\.$/);
     // The time line counts the embedding, done when the photo was uploaded.
     expect(await page.locator('.section-head .muted').textContent()).to.match(/^[\d.]+ ms: embedding [\d.]+ ms \(at upload\) \+ search [\d.]+ ms \+ certificate [\d.]+ ms$/);
     expect(await page.locator('.query-figure img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).to.equal(true);
@@ -127,7 +128,20 @@ describe('web UI in a real browser (chromium, real server, real model)', () => {
     expect(await page.locator('.summary').getAttribute('class')).to.contain('warn');
     expect(await page.locator('.claim').first().locator('.claim-lead').textContent()).to.equal(lead);
     expect(await page.locator('[data-copy-text]').textContent()).to.match(/^Not a copy: no image in the collection can be turned into this one by a change smaller than [\d.]+ grey levels \(out of 255\) on every pixel, or than /);
+    // No possible copy, so no key to the amber outline; at a large ε every result may be a copy, and the key
+    // appears in place with the outlines.
+    expect(await page.locator('[data-copy-legend]').isVisible()).to.equal(false);
+    expect(await page.locator('.result.copy').count()).to.equal(0);
     await shot('results-close-call');
+    await page.locator('#epsilon-slider').evaluate((input: HTMLInputElement) => {
+      input.value = '2';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForFunction(() => document.querySelector('[data-epsilon-text]')?.textContent?.startsWith('ε = 2:'));
+    await page.locator('[data-copy-legend]').waitFor({ state: 'visible' });
+    expect(await page.locator('[data-copy-legend]').textContent()).to.match(/^Amber outline: a possible copy, an image that a change within ε = 2 /);
+    expect(await page.locator('.result.copy').count()).to.be.above(0);
+    await shot('results-copy-legend');
   });
 
   it('has one unit for ε: the label, the number box, the slider and the printed value agree, within one range', async () => {

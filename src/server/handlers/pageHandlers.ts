@@ -4,7 +4,7 @@ import { countOf } from '../../util/words.js';
 import type { AppContext } from '../app.js';
 import { budgetView } from '../budgetPictures.js';
 import { ApiError, logUnexpected, toApiError } from '../errors.js';
-import { certificateClaims, certificateSummary, copyVerdict, epsilonReading } from '../guaranteeWords.js';
+import { certificateClaims, certificateSummary, copyLegend, copyVerdict, epsilonReading } from '../guaranteeWords.js';
 import { barScale, bar, formState, pager, scopeBadges, timingText } from '../pageModels.js';
 import { DEFAULT_EPSILON, PAGE_MAX_EPSILON, parseImageId, parsePage, parseSearchParams, parseSha256, type SearchParams } from '../params.js';
 import { imageDto, imageUrls, searchDto, type SearchDto } from '../presenters.js';
@@ -103,6 +103,7 @@ function resultsView(dto: SearchDto, ctx: AppContext) {
     resultsTitle: !dto.results.length ? 'Results' : first === last ? `Result ${first} of ${dto.corpusSize}` : `Results ${first}–${last} of ${dto.corpusSize}`,
     timingText: timingText(dto.timings),
     scaleText: num(scale),
+    copyLegend: copyIds.size ? copyLegend(dto.certificate?.copyCheck?.epsilon ?? dto.epsilon) : '',
     results: dto.results.map((r) => ({
       ...r,
       alt: `Result ${r.rank}: corpus image #${r.id}`,
