@@ -50,6 +50,13 @@ def dense_weight(features):
     return nn.Parameter(w)
 
 
+def conv_adjoint(h, kernel, pad):
+    """conv_transpose2d(h, kernel, padding=pad) for stride 1, written as the convolution with the transposed,
+    flipped kernel: the same map, but on the CPU oneDNN runs it (and its backward) while conv_transpose2d falls
+    back to a slow kernel; with channels-last inputs a training step takes ~3.5 s instead of 5.5 on one core."""
+    return F.conv2d(h, kernel.transpose(0, 1).flip(2, 3), padding=kernel.shape[-1] - 1 - pad)
+
+
 def conv_gram_bound(kernel: torch.Tensor) -> torch.Tensor:
     """G_ij = sum over shifts of |Gram kernel|_ij of the convolution with `kernel` (hidden x input x k x k)."""
     return F.conv2d(kernel, kernel, padding=kernel.shape[-1] - 1).abs().sum(dim=(2, 3))
@@ -70,8 +77,9 @@ class SLLConv(nn.Module):
 
     def forward(self, x, t_inv=None):
         t_inv = self.t_inverse() if t_inv is None else t_inv
-        h = F.relu(F.conv2d(x, self.kernel, self.bias, padding=self.pad)) * t_inv[None, :, None, None]
-        return x - 2.0 * F.conv_transpose2d(h, self.kernel, padding=self.pad)
+        # T^-1 scales the hidden channels; it is folded into the (small) kernel rather than the (large) map.
+        h = F.relu(F.conv2d(x, self.kernel, self.bias, padding=self.pad))
+        return x - 2.0 * conv_adjoint(h, self.kernel * t_inv[:, None, None, None], self.pad)
 
 
 class SLLDense(nn.Module):
@@ -126,8 +134,8 @@ class FreeConv(nn.Module):
         self.pad = kernel // 2
 
     def forward(self, x):
-        h = F.relu(F.conv2d(x, self.kernel, self.bias, padding=self.pad)) * self.scale[None, :, None, None]
-        return x - 2.0 * F.conv_transpose2d(h, self.kernel, padding=self.pad)
+        h = F.relu(F.conv2d(x, self.kernel, self.bias, padding=self.pad))
+        return x - 2.0 * conv_adjoint(h, self.kernel * self.scale[:, None, None, None], self.pad)
 
 
 class FreeDense(nn.Module):
