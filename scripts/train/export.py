@@ -107,13 +107,17 @@ def export(model, name, out_dir, ck, golden_inputs, golden_direction):
                       dynamic_axes={'pixels': {0: 'batch'}, 'direction': {0: 'batch'},
                                     'embedding': {0: 'batch'}, 'gradient': {0: 'batch'}}, opset_version=17)
 
-    # The hand-written VJP against autograd, on real photos, by relative L2 error.
+    # The hand-written VJP against autograd, on real photos, by relative L2 error per photo: against autograd in
+    # float32 or in float64, whichever is closer. The training layers compute the same maps with other float32
+    # operations (layers.conv_adjoint), so on a photo with a pre-activation within rounding of 0 either reference
+    # can take the other side of that ReLU kink; a wrong VJP disagrees with both.
     xs = golden_inputs.clone().requires_grad_(True)
     (model(xs) * golden_direction).sum().backward()
     with torch.no_grad():
         _, grad = frozen(golden_inputs, golden_direction)
     flat, ref = grad.reshape(len(grad), -1), xs.grad.reshape(len(grad), -1)
-    rel = ((flat - ref).norm(dim=1) / ref.norm(dim=1)).max().item()
+    float32_error = float32_gradient_error(model, golden_inputs, golden_direction, grad)
+    rel = torch.minimum((flat - ref).norm(dim=1) / ref.norm(dim=1), float32_error.float()).max().item()
     assert rel < 1e-4, f'{name} gradient graph differs from autograd: relative error {rel}'
 
     with torch.no_grad():
@@ -123,7 +127,7 @@ def export(model, name, out_dir, ck, golden_inputs, golden_direction):
         'gradientStride': GOLDEN_STRIDE,
         'gradientSamples': grad.reshape(len(grad), -1)[:, ::GOLDEN_STRIDE].numpy().tolist(),
         'gradientNorms': grad.reshape(len(grad), -1).norm(dim=1).numpy().tolist(),
-        'gradientFloat32Error': float32_gradient_error(model, golden_inputs, golden_direction, grad).tolist(),
+        'gradientFloat32Error': float32_error.tolist(),
     }
     lipschitz = None
     if model.robust:
