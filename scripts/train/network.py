@@ -163,49 +163,6 @@ def widen_pool(model, grid):
     return wide
 
 
-def widen_head(model, hidden):
-    """The same network with a wider dense head (hidden units), starting from the same embedding: the new units
-    form a separate block that the output ignores at first. head_in's new rows are orthonormal directions outside
-    its old row space, scaled below its old norm, so the stacked weight keeps the same largest singular value and
-    the same normalisation; each dense layer's weight becomes block-diagonal [W, 0; 0, W_new], so T of the old
-    units is unchanged; head_out's new columns are zero. The output moves once the new columns learn."""
-    old_hidden = model.config['hidden']
-    assert hidden > old_hidden, 'widening needs more hidden units'
-    wide = Backbone(robust=model.robust, **{**model.config, 'hidden': hidden})
-    state = model.state_dict()
-    new_state = wide.state_dict()
-    added = hidden - old_hidden
-    with torch.no_grad():
-        w_in = state['head_in.weight'].double()
-        _, sigma, vt = torch.linalg.svd(w_in, full_matrices=False)
-        basis = vt[sigma > sigma[0] * 1e-6]
-        assert w_in.shape[1] - len(basis) >= added, 'head_in has too few inputs for that width'
-        g = torch.randn(added, w_in.shape[1], dtype=torch.float64)
-        g = g - (g @ basis.t()) @ basis
-        q, _ = torch.linalg.qr(g.t())
-        rows = q.t() * (0.5 * sigma[0])
-        new_state['head_in.weight'] = torch.cat([w_in, rows]).to(state['head_in.weight'].dtype)
-        new_state['head_in.bias'] = torch.cat([state['head_in.bias'], torch.zeros(added)])
-        for i in range(len(model.dense)):
-            key = f'dense.{i}'
-            w = new_state[f'{key}.weight']
-            block = w[old_hidden:, old_hidden:].clone()
-            w.zero_()
-            w[:old_hidden, :old_hidden] = state[f'{key}.weight']
-            w[old_hidden:, old_hidden:] = block
-            for name in ('bias', 'log_q'):
-                new_state[f'{key}.{name}'] = torch.cat([state[f'{key}.{name}'], torch.zeros(added)])
-        out = torch.zeros_like(new_state['head_out.weight'])
-        out[:, :old_hidden] = state['head_out.weight']
-        new_state['head_out.weight'] = out
-        new_state['head_out.bias'] = state['head_out.bias']
-        for key, value in state.items():
-            if not key.startswith(('head_in.', 'head_out.', 'dense.')):
-                new_state[key] = value
-    wide.load_state_dict(new_state)
-    return wide
-
-
 def add_thumbnail_branch(model):
     """The same network with the thumbnail branch added: head_in gains zero columns for the thumbnail, so the
     embedding is unchanged except for the cos(angle) factor on the pooled features."""

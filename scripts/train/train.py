@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from network import Backbone, add_thumbnail_branch, widen_head, widen_pool  # noqa: E402
+from network import Backbone, add_thumbnail_branch, widen_pool  # noqa: E402
 
 
 def parse_args():
@@ -38,9 +38,6 @@ def parse_args():
     p.add_argument('--pool-grid', type=int, default=1,
                    help='pool the last map over a g x g split (network.py); from an --init with the global pool, '
                         'the head is widened so that the embedding starts unchanged')
-    p.add_argument('--hidden', type=int, default=0,
-                   help='width of the dense head; from an --init with a narrower head, the head is widened so that '
-                        'the embedding starts unchanged (network.py); 0 keeps the init\'s width (512 from scratch)')
     p.add_argument('--steps', type=int, default=2000)
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--lr', type=float, default=2e-3)
@@ -213,14 +210,12 @@ def main():
             model = add_thumbnail_branch(model)
         if a.pool_grid > 1 and model.config['pool_grid'] == 1:
             model = widen_pool(model, a.pool_grid)
-        if a.hidden > model.config['hidden']:
-            model = widen_head(model, a.hidden)
         print(f'initialised from {a.init}', flush=True)
     else:
         widths = tuple(int(w) for w in a.widths.split(','))
         depths = tuple(int(d) for d in a.depths.split(','))
-        model = Backbone(robust=not a.baseline, widths=widths, depths=depths, hidden=a.hidden or 512, dim=a.dim,
-                         thumbnail=a.thumbnail, pool_grid=a.pool_grid)
+        model = Backbone(robust=not a.baseline, widths=widths, depths=depths, dim=a.dim, thumbnail=a.thumbnail,
+                         pool_grid=a.pool_grid)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     ckpt_path = os.path.join(a.out, f'{a.name}.pt')
     step, elapsed, history = 0, 0.0, []
