@@ -13,7 +13,6 @@ export interface OpenStoreOptions {
 
 export type { NewImage, PackedVectors, PathState, RemovedImage, ShaState } from './repository.js';
 
-
 /** Float32 vectors are stored as their little-endian bytes. */
 function vectorToBlob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
@@ -264,7 +263,6 @@ export class ImageStore {
     return paths;
   }
 }
-
 
 function prepareStatements(db: Database.Database) {
   const ids = 'SELECT value FROM json_each(?)';

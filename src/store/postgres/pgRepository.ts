@@ -22,7 +22,6 @@ const PAGE = 2000;
 
 type Client = pg.PoolClient;
 
-
 /**
  * The PostgreSQL repository. Every operation runs in an explicit transaction (see pgTransaction.ts); writes
  * end by bumping the change counter, which servers poll.
