@@ -4,9 +4,6 @@
  * training never re-runs the teacher. Output (uint8 pixels, float32 embeddings, meta.json) goes to --out.
  *
  *   tsx scripts/train/prepare-data.ts --data ../shared/data --teacher ../shared/teacher/mobilenet_v2.onnx --out cache/train
- *
- * --seed draws other crops and jitters of the same photos (view 0, the clean photo, is the same for every seed):
- * a second cache of fresh views for train.py --extra-views.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +22,6 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'cache/train' },
     limit: { type: 'string' },
     views: { type: 'string', default: '6' },
-    seed: { type: 'string', default: '' },
   },
 });
 
@@ -106,7 +102,7 @@ async function main(): Promise<void> {
         console.warn(`skip ${item.file}: ${(err as Error).message}`);
         continue;
       }
-      const rand = seededRandom(createHash('sha256').update(args.seed + item.file).digest().readUInt32BE(0));
+      const rand = seededRandom(createHash('sha256').update(item.file).digest().readUInt32BE(0));
       views.push(centreCrop(img), flipAndJitter(centreCrop(img), rand));
       for (let v = 2; v < VIEWS; v++) views.push(flipAndJitter(randomCrop(img, rand), rand));
       kept.push(item);
@@ -142,7 +138,7 @@ async function main(): Promise<void> {
   const teacherDim = 1280;
   writeFileSync(
     join(args.out!, 'meta.json'),
-    JSON.stringify({ views: VIEWS, seed: args.seed, size: INPUT_SIZE, teacher: args.teacher, teacherDim, items: kept }, null, 1),
+    JSON.stringify({ views: VIEWS, size: INPUT_SIZE, teacher: args.teacher, teacherDim, items: kept }, null, 1),
   );
   console.log(`done: ${kept.length} images × ${VIEWS} views in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -58,9 +58,6 @@ def parse_args():
     p.add_argument('--skip-initial-validation', action='store_true')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--limit-images', type=int, default=0, help='use only the first N images (smoke tests)')
-    p.add_argument('--extra-views', default='',
-                   help='comma-separated caches of the same photos in other views (prepare-data --seed): training '
-                        'queries are drawn from their views too; validation reads --cache only, so figures compare')
     return p.parse_args()
 
 
@@ -72,40 +69,6 @@ def load_cache(path, limit):
     if limit:
         meta['items'], pixels, teacher = meta['items'][:limit], pixels[:limit], teacher[:limit]
     return meta, pixels, teacher  # pixels stay memory-mapped: the page cache is shared by concurrent runs
-
-
-class ViewStack:
-    """The views of several caches of the same photos as one (photos, views, 3, s, s) array: every view of the
-    first cache, then every view but the clean one (the same in each cache) of the others."""
-
-    def __init__(self, arrays):
-        self.arrays = arrays
-        self.source = np.array([(0, v) for v in range(arrays[0].shape[1])] +
-                               [(k, v) for k, a in enumerate(arrays[1:], 1) for v in range(1, a.shape[1])])
-        self.shape = (arrays[0].shape[0], len(self.source)) + arrays[0].shape[2:]
-
-    def __getitem__(self, key):
-        rows, views = key
-        out = np.empty((len(rows),) + self.shape[2:], dtype=self.arrays[0].dtype)
-        cache, view = self.source[views].T
-        for k, arr in enumerate(self.arrays):
-            mask = cache == k
-            if mask.any():
-                out[mask] = arr[rows[mask], view[mask]]
-        return out
-
-
-def load_views(path, extra_paths, limit):
-    """The cache at path, with the views of the extra caches (same photos, other seeds) appended."""
-    meta, pixels, teacher = load_cache(path, limit)
-    if not extra_paths:
-        return meta, pixels, teacher
-    extras = [load_cache(p, limit) for p in extra_paths]
-    for p, (m, _, _) in zip(extra_paths, extras):
-        assert [it['file'] for it in m['items']] == [it['file'] for it in meta['items']], f'{p} holds other photos'
-    pixels = ViewStack([pixels] + [px for _, px, _ in extras])
-    teacher = np.concatenate([teacher] + [t[:, 1:] for _, _, t in extras], axis=1)
-    return meta, pixels, teacher
 
 
 def fit_pca(clean_teacher, dim):
@@ -229,8 +192,7 @@ def main():
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    meta, pixels, teacher = load_views(a.cache, [p for p in a.extra_views.split(',') if p], a.limit_images)
-    n_views = pixels.shape[1]
+    meta, pixels, teacher = load_cache(a.cache, a.limit_images)
     splits = np.array([it['split'] for it in meta['items']])
     train_idx, val_idx = np.where(splits == 'train')[0], np.where(splits == 'val')[0]
     pca_sources = set(a.pca_sources.split(','))
@@ -283,12 +245,12 @@ def main():
             g['lr'] = lr
         idx = rng.choice(train_idx, size=a.batch, replace=False)
         if a.stage == 'distill':
-            views = rng.integers(0, n_views, size=a.batch)
+            views = rng.integers(0, meta['views'], size=a.batch)
             u = model(batch_pixels(pixels, idx, views))
             loss = distill = distill_loss(u, torch.from_numpy(targets[idx, views]))
             extra = {}
         else:
-            views = rng.integers(1, n_views, size=a.batch)
+            views = rng.integers(1, meta['views'], size=a.batch)
             both = model(torch.cat([batch_pixels(pixels, idx, views), batch_pixels(pixels, idx, np.zeros_like(views))]))
             t = torch.from_numpy(np.concatenate([targets[idx, views], targets[idx, 0]]))
             loss, distill, extra = hinge_stage_loss(both, t, a)

@@ -44,6 +44,7 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage7', '--pool-grid', '3', '--init', join(ckpt, 'lipsim-stage6.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage8', '--init', join(ckpt, 'lipsim-stage7.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage9', '--init', join(ckpt, 'lipsim-stage8.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage10', '--init', join(ckpt, 'lipsim-stage9.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'baseline', '--baseline']);
     run(tsx, ['scripts/train/golden-inputs.ts', '--data', DATA_DIR, '--out', join(cache, 'golden')]);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', ckpt, '--golden', join(cache, 'golden'), '--models', models]);
@@ -58,8 +59,8 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     expect(card.architecture.pool_grid).to.equal(3);
     expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(
       ['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim-rel2', 'lipsim', 'lipsim-stage6', 'lipsim-stage7', 'lipsim-stage8',
-        'lipsim-stage9']);
-    expect(card.training.stages[8].final.relational).to.be.a('number');
+        'lipsim-stage9', 'lipsim-stage10']);
+    expect(card.training.stages[9].final.relational).to.be.a('number');
     await expectParity(models, ['lipsim', 'baseline']);
   });
 
@@ -77,11 +78,11 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     run(PYTHON, ['scripts/train/gpu_burst.py', '--pack', pack, '--init', join(burst, 'start.pt'), '--out', burst, '--name', 'lipsim-gpu',
       '--device', 'cpu', '--steps', '2', '--batch', '6']);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', burst, '--golden', join(dir, 'cache', 'golden'), '--models', models,
-      '--lipsim-stages', 'lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-gpu']);
+      '--lipsim-stages', 'lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10,lipsim-gpu']);
     const card = JSON.parse(readFileSync(join(models, 'lipsim.json'), 'utf8'));
-    expect(card.training.stages).to.have.length(10);
-    expect(card.training.stages[8].carried_from_previous_card).to.equal(true);
-    const burstStage = card.training.stages[9];
+    expect(card.training.stages).to.have.length(11);
+    expect(card.training.stages[9].carried_from_previous_card).to.equal(true);
+    const burstStage = card.training.stages[10];
     expect(burstStage.steps).to.equal(2);
     expect(burstStage.initial.copy_recall_at_1).to.be.within(0, 1);
     expect(burstStage.final.copy_recall_at_1).to.be.within(0, 1);
