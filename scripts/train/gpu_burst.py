@@ -3,9 +3,9 @@ and the student see the same freshly augmented views, instead of the few cached 
 
 Reads the pack written by pack-photos.ts (JPEGs + index + teacher.onnx; nothing else has to travel), runs the
 teacher in PyTorch (teacher.py), fits the target PCA on the clean training views, trains the hinge-stage loss of
-train.py (hinge on the certified radius + distillation + neighbour distribution) for --minutes or --steps,
-validates on the packed held-out photos, and writes a checkpoint in train.py's format (export.py turns it into
-the ONNX files, card and golden vectors).
+train.py (hinge on the certified radius + distillation + neighbour distribution, on batches of teacher-alike
+groups) for --minutes or --steps, validates on the packed held-out photos, and writes a checkpoint in train.py's
+format (export.py turns it into the ONNX files, card and golden vectors).
 
     python3 scripts/train/gpu_burst.py --pack cache/gpu-pack --init .checkpoints/lipsim.pt --out .checkpoints-gpu --device cuda
 """
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 from network import SIZE, Backbone  # noqa: E402
 from teacher import OnnxTeacher  # noqa: E402
-from train import fit_pca, hinge_stage_loss, retrieval_metrics, to_targets  # noqa: E402
+from train import fit_pca, hinge_stage_loss, neighbour_batch, retrieval_metrics, teacher_neighbours, to_targets  # noqa: E402
 
 
 def parse_args():
@@ -42,6 +42,7 @@ def parse_args():
     p.add_argument('--distill-weight', type=float, default=1.0)
     p.add_argument('--relational-weight', type=float, default=1.0)
     p.add_argument('--temperature', type=float, default=0.1)
+    p.add_argument('--neighbour-group', type=int, default=4, help="as train.py's: batches of teacher-alike groups")
     p.add_argument('--dim', type=int, default=256)
     p.add_argument('--seed', type=int, default=0)
     return p.parse_args()
@@ -113,6 +114,9 @@ def main():
         mean, axes = fit_pca(clean_teacher[train_idx].cpu().numpy(), a.dim)
     project = lambda t: torch.from_numpy(to_targets(t.cpu().numpy(), mean, axes)).to(dev)  # noqa: E731
     clean_targets = project(clean_teacher)
+    train_np = train_idx.cpu().numpy()
+    neighbours = teacher_neighbours(clean_targets.cpu(), train_np)
+    rng = np.random.default_rng(a.seed)
 
     if a.init:
         ck = torch.load(a.init, map_location='cpu')
@@ -150,8 +154,8 @@ def main():
         lr = a.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
         for g in opt.param_groups:
             g['lr'] = lr
-        # Without replacement: two copies of one photo in a batch would make the hinge's separation zero.
-        idx = train_idx[torch.randperm(len(train_idx), generator=gen, device=dev)[:a.batch]]
+        # Unique photos: two copies of one photo in a batch would make the hinge's separation zero.
+        idx = torch.from_numpy(neighbour_batch(rng, train_np, neighbours, a.batch, a.neighbour_group)).to(dev)
         queries = augment(photos_u8[idx], gen)
         with torch.no_grad():
             t = torch.cat([project(teacher_embed(teacher, queries)), clean_targets[idx]])

@@ -6,6 +6,9 @@ Stage `hinge`: LipSim's margin fine-tune on retrieval triplets: query = an augme
 the clean view of i, negatives = the clean views of the other images in the batch. The hinge acts on the
 certified radius of that 2AFC decision, (d(q,n) - d(q,p)) / ||f(p) - f(n)||, for the hardest negative, so it
 widens exactly what the product certifies; the distillation term is kept so the embedding stays on the teacher.
+With --neighbour-group g the batch is made of groups of g photos the teacher finds alike (an anchor and g-1 of its
+10 nearest), so the negatives and the neighbour-distribution term speak of fine distinctions, not only of
+photos that have nothing in common.
 
 Teacher target: teacher embedding, L2-normalised, centred and projected on its first dim-1 principal axes
 (fitted on the training split), normalised again, with a trailing 0 coordinate.
@@ -46,6 +49,8 @@ def parse_args():
     p.add_argument('--relational-weight', type=float, default=0.0,
                    help='weight of the in-batch neighbour-distribution term (hinge stage)')
     p.add_argument('--temperature', type=float, default=0.1, help='softmax temperature of that term')
+    p.add_argument('--neighbour-group', type=int, default=1,
+                   help='hinge stage: batches of groups of this many photos the teacher finds alike (1: uniform)')
     p.add_argument('--pca-sources', default='imagenet,clothing,coco',
                    help='photo sources whose clean training views fit the target PCA; the default is the space the '
                         'shipped LipSim was trained in, so a warm start keeps its coordinates')
@@ -99,6 +104,31 @@ def fit_targets(teacher, fit_idx, dim, out_dir):
         mean, axes = fit_pca(teacher[fit_idx, 0], dim)
         np.savez(path, mean=mean, axes=axes)
     return to_targets(teacher, mean, axes)
+
+
+def teacher_neighbours(clean_targets, train_idx, k=10):
+    """(n_photos, k): each training photo's k nearest training photos by its clean view's target (n_photos, dim)."""
+    k = min(k, len(train_idx) - 1)  # smoke tests train on a handful of photos
+    t = torch.as_tensor(clean_targets)[train_idx]
+    out = np.zeros((len(clean_targets), k), dtype=np.int64)
+    for i in range(0, len(train_idx), 1024):
+        sim = t[i:i + 1024] @ t.t()
+        sim[torch.arange(len(sim)), torch.arange(i, i + len(sim))] = -float('inf')
+        out[train_idx[i:i + 1024]] = train_idx[sim.topk(k, dim=1).indices.numpy()]
+    return out
+
+
+def neighbour_batch(rng, train_idx, neighbours, size, group):
+    """Anchors drawn at random, each with group-1 of its teacher neighbours: the in-batch terms then weigh photos
+    the teacher finds alike, the distinctions that the top ranks of a search depend on. Photos are unique."""
+    picked, seen = [], set()
+    while len(picked) < size:
+        anchor = rng.choice(train_idx)
+        for m in (anchor, *rng.choice(neighbours[anchor], min(group - 1, neighbours.shape[1]), replace=False)):
+            if m not in seen and len(picked) < size:
+                seen.add(m)
+                picked.append(m)
+    return np.array(picked)
 
 
 def batch_pixels(pixels, idx, views):
@@ -237,13 +267,17 @@ def main():
         history.append({'step': 0, **validate(model, pixels, targets, val_idx, val_labels),
                         'train_probe': validate(model, pixels, targets, train_probe, train_labels)})
         print(json.dumps(history[-1]), flush=True)
+    neighbours = teacher_neighbours(targets[:, 0], train_idx) if a.neighbour_group > 1 else None
     warmup = max(1, min(100, a.steps // 10))
     t0 = time.time() - elapsed
     while step < a.steps:
         lr = a.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g['lr'] = lr
-        idx = rng.choice(train_idx, size=a.batch, replace=False)
+        if neighbours is not None and a.stage == 'hinge':
+            idx = neighbour_batch(rng, train_idx, neighbours, a.batch, a.neighbour_group)
+        else:
+            idx = rng.choice(train_idx, size=a.batch, replace=False)
         if a.stage == 'distill':
             views = rng.integers(0, meta['views'], size=a.batch)
             u = model(batch_pixels(pixels, idx, views))
