@@ -165,7 +165,7 @@ def card(name, model, ck, info, extra_stages):
               {'name': s['name'], 'steps': s['step'], 'seconds': round(s['elapsed']),
                'args': {k: s['args'].get(k, 0.0) for k in ('stage', 'batch', 'lr', 'margin', 'distill_weight',
                                                             'relational_weight', 'temperature', 'steps', 'init',
-                                                            'thumbnail', 'pool_grid')},
+                                                            'thumbnail', 'pool_grid', 'neighbour_group')},
                'initial': s['history'][0] if s['history'] and s['history'][0]['step'] == 0 else None,
                'final': s['history'][-1] if s['history'] else None} for s in extra_stages]
     return {
@@ -244,7 +244,7 @@ def main():
     p.add_argument('--checkpoints', default='.checkpoints')
     p.add_argument('--golden', default='cache/train/golden')
     p.add_argument('--models', default='models')
-    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10',
+    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10,lipsim-stage11,lipsim-stage12',
                    help='checkpoint names of the LipSim stages, the last one exported')
     a = p.parse_args()
     torch.set_num_threads(2)
