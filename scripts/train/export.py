@@ -244,7 +244,7 @@ def main():
     p.add_argument('--checkpoints', default='.checkpoints')
     p.add_argument('--golden', default='cache/train/golden')
     p.add_argument('--models', default='models')
-    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10,lipsim-stage11,lipsim-stage12',
+    p.add_argument('--lipsim-stages', default='lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10,lipsim-stage11,lipsim-stage12,lipsim-stage13',
                    help='checkpoint names of the LipSim stages, the last one exported')
     a = p.parse_args()
     torch.set_num_threads(2)

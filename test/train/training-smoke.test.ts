@@ -48,6 +48,8 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage11', '--init', join(ckpt, 'lipsim-stage10.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage12', '--neighbour-group', '4',
       '--init', join(ckpt, 'lipsim-stage11.pt')]);
+    run(PYTHON, ['scripts/train/train.py', ...common, ...hinge, '--name', 'lipsim-stage13', '--neighbour-group', '4',
+      '--init', join(ckpt, 'lipsim-stage12.pt')]);
     run(PYTHON, ['scripts/train/train.py', ...common, '--name', 'baseline', '--baseline']);
     run(tsx, ['scripts/train/golden-inputs.ts', '--data', DATA_DIR, '--out', join(cache, 'golden')]);
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', ckpt, '--golden', join(cache, 'golden'), '--models', models]);
@@ -62,9 +64,9 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     expect(card.architecture.pool_grid).to.equal(3);
     expect(card.training.stages.map((s: { name: string }) => s.name)).to.deep.equal(
       ['lipsim-distill', 'lipsim-hinge', 'lipsim-rel', 'lipsim-rel2', 'lipsim', 'lipsim-stage6', 'lipsim-stage7', 'lipsim-stage8',
-        'lipsim-stage9', 'lipsim-stage10', 'lipsim-stage11', 'lipsim-stage12']);
-    expect(card.training.stages[11].final.relational).to.be.a('number');
-    expect(card.training.stages[11].args.neighbour_group).to.equal(4);
+        'lipsim-stage9', 'lipsim-stage10', 'lipsim-stage11', 'lipsim-stage12', 'lipsim-stage13']);
+    expect(card.training.stages[12].final.relational).to.be.a('number');
+    expect(card.training.stages[12].args.neighbour_group).to.equal(4);
     await expectParity(models, ['lipsim', 'baseline']);
   });
 
@@ -86,9 +88,9 @@ describe('training pipeline smoke test (Python): prepare, train, export, parity,
     run(PYTHON, ['scripts/train/export.py', '--checkpoints', burst, '--golden', join(dir, 'cache', 'golden'), '--models', models,
       '--lipsim-stages', [...earlier, 'lipsim-gpu'].join(',')]);
     const card = JSON.parse(readFileSync(join(models, 'lipsim.json'), 'utf8'));
-    expect(card.training.stages).to.have.length(13);
-    expect(card.training.stages[11].carried_from_previous_card).to.equal(true);
-    const burstStage = card.training.stages[12];
+    expect(card.training.stages).to.have.length(14);
+    expect(card.training.stages[12].carried_from_previous_card).to.equal(true);
+    const burstStage = card.training.stages[13];
     expect(burstStage.steps).to.equal(2);
     expect(burstStage.initial.copy_recall_at_1).to.be.within(0, 1);
     expect(burstStage.final.copy_recall_at_1).to.be.within(0, 1);
