@@ -267,14 +267,15 @@ def main():
         history.append({'step': 0, **validate(model, pixels, targets, val_idx, val_labels),
                         'train_probe': validate(model, pixels, targets, train_probe, train_labels)})
         print(json.dumps(history[-1]), flush=True)
-    neighbours = teacher_neighbours(targets[:, 0], train_idx) if a.neighbour_group > 1 else None
+    grouped = a.stage == 'hinge' and a.neighbour_group > 1
+    neighbours = teacher_neighbours(targets[:, 0], train_idx) if grouped else None
     warmup = max(1, min(100, a.steps // 10))
     t0 = time.time() - elapsed
     while step < a.steps:
         lr = a.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g['lr'] = lr
-        if neighbours is not None and a.stage == 'hinge':
+        if grouped:
             idx = neighbour_batch(rng, train_idx, neighbours, a.batch, a.neighbour_group)
         else:
             idx = rng.choice(train_idx, size=a.batch, replace=False)
