@@ -42,7 +42,7 @@ def parse_args():
     p.add_argument('--distill-weight', type=float, default=1.0)
     p.add_argument('--relational-weight', type=float, default=1.0)
     p.add_argument('--temperature', type=float, default=0.1)
-    p.add_argument('--neighbour-group', type=int, default=4, help="as train.py's: batches of teacher-alike groups")
+    p.add_argument('--neighbour-group', type=int, default=8, help="as train.py's: batches of teacher-alike groups")
     p.add_argument('--dim', type=int, default=256)
     p.add_argument('--seed', type=int, default=0)
     return p.parse_args()

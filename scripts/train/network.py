@@ -51,6 +51,13 @@ def unshuffle_vjp(g, r):
     return g.reshape(-1, c, h * r, w * r)
 
 
+def toward_zero(exact, dtype=torch.float32):
+    """float64 values stored in dtype, each rounded toward zero rather than to nearest: a stored constant whose
+    exact value keeps a norm <= 1 then keeps it too, not 1 + half an ulp."""
+    rounded = exact.to(dtype)
+    return torch.where(rounded.double().abs() > exact.abs(), torch.nextafter(rounded, torch.zeros_like(rounded)), rounded)
+
+
 def grid_pool_matrix(h, w, grid, dtype=torch.float32):
     """(grid^2, h*w): row r sums region r of a grid x grid split of the map (np.array_split sizes) divided by
     sqrt(its area). The regions are disjoint, so by Cauchy-Schwarz on each one the operator norm is at most 1;
@@ -62,9 +69,7 @@ def grid_pool_matrix(h, w, grid, dtype=torch.float32):
         for j, c in enumerate(cols):
             cells = (r[:, None] * w + c[None, :]).flatten()
             m[i * grid + j, cells] = 1.0 / len(cells) ** 0.5
-    rounded = m.to(dtype)
-    # round toward zero, so that the stored matrix itself has norm <= 1, not 1 + half an ulp
-    return torch.where(rounded.double() > m, torch.nextafter(rounded, torch.zeros_like(rounded)), rounded)
+    return toward_zero(m, dtype)
 
 
 def grid_pool(x, matrix):
@@ -202,8 +207,9 @@ class Frozen(nn.Module):
                     self.ops.append(('resconv', layer.kernel.clone(), layer.bias.clone(), diag_of(layer).clone(), layer.pad))
             self.ops.append(('pool', model.pool_matrix.clone()))
             if model.thumbnail:
-                angle = model.layout_angle.detach()
-                self.ops.append(('thumbnail', angle.cos().reshape(1).clone(), angle.sin().reshape(1).clone()))
+                # cos and sin rounded toward zero keep cos^2 + sin^2 <= 1 exactly in the stored constants
+                angle = model.layout_angle.detach().double().reshape(1)
+                self.ops.append(('thumbnail', toward_zero(angle.cos()), toward_zero(angle.sin())))
             self.ops.append(('linear', weight_of(model.head_in).clone(), model.head_in.bias.clone()))
             for layer in model.dense:
                 self.ops.append(('resdense', layer.weight.clone(), layer.bias.clone(), diag_of(layer).clone()))

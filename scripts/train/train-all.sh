@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces models/ end to end: training cache (teacher embeddings of 6 views of every photo), LipSim in thirteen
+# Reproduces models/ end to end: training cache (teacher embeddings of 6 views of every photo), LipSim in fifteen
 # stages, the non-robust baseline, then export + model cards + held-out figures. Each step resumes from its
 # checkpoint.
 # `npm run train -- --device cuda` is the GPU burst instead: it continues the shipped LipSim (rebuilt from
@@ -36,11 +36,13 @@ STAGE10_STEPS=${STAGE10_STEPS:-900}
 STAGE11_STEPS=${STAGE11_STEPS:-900}
 STAGE12_STEPS=${STAGE12_STEPS:-900}
 STAGE13_STEPS=${STAGE13_STEPS:-900}
+STAGE14_STEPS=${STAGE14_STEPS:-900}
+STAGE15_STEPS=${STAGE15_STEPS:-900}
 BASELINE_STEPS=${BASELINE_STEPS:-500}
 GPU_MINUTES=${GPU_MINUTES:-6}
 train() { $PY scripts/train/train.py --cache "$CACHE" --out "$CKPT" "$@"; }
 # Checkpoint names of the LipSim stages in order; the last one is exported.
-STAGES=lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10,lipsim-stage11,lipsim-stage12,lipsim-stage13
+STAGES=lipsim-distill,lipsim-hinge,lipsim-rel,lipsim-rel2,lipsim,lipsim-stage6,lipsim-stage7,lipsim-stage8,lipsim-stage9,lipsim-stage10,lipsim-stage11,lipsim-stage12,lipsim-stage13,lipsim-stage14,lipsim-stage15
 
 PACK=${GPU_PACK:-cache/gpu-pack}
 if [ "$DEVICE" != cpu ]; then
@@ -84,6 +86,9 @@ train --name lipsim-stage11 --stage hinge --relational-weight 1 --init "$CKPT/li
 # Stages 12 and 13: batches of groups of 4 photos the teacher finds alike (an anchor and 3 of its 10 nearest).
 train --name lipsim-stage12 --stage hinge --relational-weight 1 --neighbour-group 4 --init "$CKPT/lipsim-stage11.pt" --steps "$STAGE12_STEPS" --lr 4e-4
 train --name lipsim-stage13 --stage hinge --relational-weight 1 --neighbour-group 4 --init "$CKPT/lipsim-stage12.pt" --steps "$STAGE13_STEPS" --lr 4e-4
+# Stages 14 and 15: groups of 8 (an anchor and 7 of its 10 nearest).
+train --name lipsim-stage14 --stage hinge --relational-weight 1 --neighbour-group 8 --init "$CKPT/lipsim-stage13.pt" --steps "$STAGE14_STEPS" --lr 4e-4
+train --name lipsim-stage15 --stage hinge --relational-weight 1 --neighbour-group 8 --init "$CKPT/lipsim-stage14.pt" --steps "$STAGE15_STEPS" --lr 4e-4
 train --name baseline --baseline --steps "$BASELINE_STEPS"
 $PY scripts/train/export.py --checkpoints "$CKPT" --golden "$CACHE/golden" --models models --lipsim-stages "$STAGES"
 npx tsx scripts/train/evaluate-models.ts --data "$DATA" --teacher "$TEACHER" --models models
